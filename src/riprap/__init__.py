@@ -1,0 +1,78 @@
+"""riprap: production-grade calls to LLM APIs.
+
+Wrap the official SDK client you already have; its calls then retry what is transient,
+fail fast on what is not, and never outlive one deadline::
+
+    import anthropic, riprap
+
+    client = riprap.wrap(anthropic.Anthropic())
+    msg = client.messages.create(model=..., max_tokens=..., messages=[...])
+
+Everything public is re-exported here; other modules are private and may change.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from riprap._kinds import RULES, Fallback, Kind, Rule
+from riprap._report import Attempt, CallReport, Stop, Usage
+from riprap._result import Result
+from riprap.errors import (
+    ConfigError,
+    DeadlineExceededError,
+    RetryAfterBeyondDeadlineError,
+    RiprapError,
+    UnsupportedClientError,
+    report_of,
+)
+from riprap.observe import (
+    AttemptEnded,
+    AttemptStarted,
+    CallEnded,
+    Event,
+    Hook,
+    LoggingHook,
+    RetryScheduled,
+)
+from riprap.policy import Retry, RetryBudget, Timeouts
+from riprap.wrap import last_report, results, with_policy, wrap
+
+__version__ = "0.1.0.dev0"
+
+# A library never configures logging; this only keeps Python's last-resort handler from
+# printing riprap's warnings to stderr of an application that did not configure any.
+logging.getLogger("riprap").addHandler(logging.NullHandler())
+
+__all__ = [
+    "RULES",
+    "Attempt",
+    "AttemptEnded",
+    "AttemptStarted",
+    "CallEnded",
+    "CallReport",
+    "ConfigError",
+    "DeadlineExceededError",
+    "Event",
+    "Fallback",
+    "Hook",
+    "Kind",
+    "LoggingHook",
+    "Result",
+    "Retry",
+    "RetryAfterBeyondDeadlineError",
+    "RetryBudget",
+    "RetryScheduled",
+    "RiprapError",
+    "Rule",
+    "Stop",
+    "Timeouts",
+    "UnsupportedClientError",
+    "Usage",
+    "__version__",
+    "last_report",
+    "report_of",
+    "results",
+    "with_policy",
+    "wrap",
+]

@@ -1,0 +1,92 @@
+"""What happened in one call: its attempts, waits, request ids and usage, as values."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from riprap._kinds import Kind  # noqa: TC001 - dataclass fields are read at runtime by users
+
+
+class Stop(enum.StrEnum):
+    """Why the retry loop stopped without success."""
+
+    NOT_RETRYABLE = "not_retryable"
+    MAX_ATTEMPTS = "max_attempts"
+    DEADLINE = "deadline"
+    RETRY_AFTER_BEYOND_DEADLINE = "retry_after_beyond_deadline"
+    RETRY_BUDGET = "retry_budget"
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Tokens a call used, summed over its attempts."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        """Usage of two attempts together."""
+        return Usage(
+            self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Attempt:
+    """One attempt of a call, as it ended."""
+
+    number: int
+    #: `None` when the attempt succeeded.
+    kind: Kind | None
+    status: int | None
+    request_id: str | None
+    #: Seconds from the start of the call to the start of this attempt.
+    started: float
+    latency: float
+    #: Seconds waited after this attempt before the next one (0 for the last).
+    wait: float = 0.0
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallReport:
+    """The history of one call through riprap."""
+
+    call_id: str
+    provider: str
+    model: str | None
+    attempts: tuple[Attempt, ...]
+    ok: bool
+    elapsed: float
+    #: Set when the call failed: why riprap stopped.
+    stop: Stop | None = None
+    usage: Usage | None = None
+
+    @property
+    def request_ids(self) -> tuple[str, ...]:
+        """The provider's request ids, one per attempt that got a response."""
+        return tuple(a.request_id for a in self.attempts if a.request_id is not None)
+
+    @property
+    def waited(self) -> float:
+        """Seconds spent waiting between attempts."""
+        return sum(a.wait for a in self.attempts)
+
+    def summary(self) -> str:
+        """One line for a traceback note or a log message; never holds prompt text."""
+        parts = []
+        for a in self.attempts:
+            what = "ok" if a.kind is None else str(a.kind)
+            if a.status is not None:
+                what += f" {a.status}"
+            if a.request_id:
+                what += f" {a.request_id}"
+            if a.wait:
+                what += f", waited {a.wait:.2f}s"
+            parts.append(f"#{a.number} {what}")
+        outcome = "succeeded" if self.ok else f"failed ({self.stop})"
+        return (
+            f"call {self.call_id} to {self.provider} {outcome} after {len(self.attempts)} "
+            f"attempt(s) in {self.elapsed:.2f}s: " + "; ".join(parts)
+        )

@@ -1,0 +1,101 @@
+"""riprap's own exceptions, and how to read a call's history off any error.
+
+When riprap gives up on a provider failure it raises the provider's own exception (so
+`except anthropic.RateLimitError:` keeps working), with the call's history attached:
+`riprap.report_of(err)` returns it. riprap raises its own exceptions only when riprap
+itself refuses to go on. The tree::
+
+    RiprapError
+    ├── ConfigError (also ValueError)        a config object got a bad value
+    ├── DeadlineExceededError (also TimeoutError)
+    │   │                                    the call's deadline ran out; the last
+    │   │                                    provider error is the __cause__
+    │   └── RetryAfterBeyondDeadlineError    the provider asked to wait longer than
+    │                                        the call has left
+    └── UnsupportedClientError (also TypeError)
+                                             `wrap` was given something it cannot wrap
+
+Every `RiprapError` carries `kind` (the last failure's `Kind`, or `None`) and `report`
+(the `CallReport`, or `None` when no call was made).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from riprap._kinds import Kind
+    from riprap._report import CallReport
+
+_REPORT_ATTR = "_riprap_report"
+
+
+class RiprapError(Exception):
+    """Base of every exception riprap raises itself."""
+
+    kind: Kind | None = None
+    report: CallReport | None = None
+
+    def __init__(
+        self, message: str, *, kind: Kind | None = None, report: CallReport | None = None
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.report = report
+
+
+class ConfigError(RiprapError, ValueError):
+    """A configuration value is out of range or of the wrong type; the message names it."""
+
+
+class DeadlineExceededError(RiprapError, TimeoutError):
+    """The call's deadline ran out before it succeeded."""
+
+
+class RetryAfterBeyondDeadlineError(DeadlineExceededError):
+    """The provider asked to wait longer than what is left of the call's deadline.
+
+    Failing at once beats sleeping into certain failure: the caller can fall back, queue
+    the work, or tell its user now.
+    """
+
+    retry_after: float
+    remaining: float
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float,
+        remaining: float,
+        kind: Kind | None = None,
+        report: CallReport | None = None,
+    ) -> None:
+        super().__init__(message, kind=kind, report=report)
+        self.retry_after = retry_after
+        self.remaining = remaining
+
+
+class UnsupportedClientError(RiprapError, TypeError):
+    """`riprap.wrap` was given an object that is not a supported SDK client."""
+
+
+def report_of(error: BaseException) -> CallReport | None:
+    """The history of the call that ended in `error`, or `None` if riprap saw no call.
+
+    Works for provider exceptions (riprap attaches the report to the error it re-raises)
+    and for riprap's own.
+    """
+    if isinstance(error, RiprapError):
+        return error.report
+    report: CallReport | None = getattr(error, _REPORT_ATTR, None)
+    return report
+
+
+def attach_report(error: BaseException, report: CallReport) -> None:
+    """Attach `report` to a provider exception, and add a one-line note for tracebacks."""
+    if isinstance(error, RiprapError):
+        error.report = report
+    else:
+        setattr(error, _REPORT_ATTR, report)
+    error.add_note(f"riprap: {report.summary()}")

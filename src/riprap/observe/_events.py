@@ -1,0 +1,86 @@
+"""Typed events: every layer reports what it did as one frozen value.
+
+Hooks (`wrap(client, hooks=[...])`) receive them; logging, metrics and tracing are
+adapters over them. No event carries prompt or answer text, headers or keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, TypeAlias
+
+if TYPE_CHECKING:
+    from riprap._kinds import Kind
+    from riprap._report import Stop
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """Fields every event has."""
+
+    #: Stable name, used as the log message and the metric/span name.
+    name: ClassVar[str] = "riprap.event"
+    call_id: str
+    provider: str
+    model: str | None
+    #: Wall-clock seconds since the epoch.
+    time: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AttemptStarted(Event):
+    """An attempt is about to be sent."""
+
+    name: ClassVar[str] = "riprap.attempt.started"
+    attempt: int
+    #: The attempt's time limit, already cut to the call's deadline.
+    timeout: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AttemptEnded(Event):
+    """An attempt came back, with an answer or a failure."""
+
+    name: ClassVar[str] = "riprap.attempt.ended"
+    attempt: int
+    #: `None` when the attempt succeeded.
+    kind: Kind | None
+    status: int | None
+    request_id: str | None
+    latency: float
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    #: The provider's error message (first 200 characters, secrets removed).
+    error_message: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RetryScheduled(Event):
+    """A failed attempt will be tried again after `wait` seconds."""
+
+    name: ClassVar[str] = "riprap.retry.scheduled"
+    attempt: int
+    kind: Kind
+    wait: float
+    retry_after: float | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallEnded(Event):
+    """The call is over: it succeeded, or riprap gave up and raised."""
+
+    name: ClassVar[str] = "riprap.call.ended"
+    ok: bool
+    attempts: int
+    elapsed: float
+    #: The last failure's kind when the call failed.
+    kind: Kind | None
+    stop: Stop | None
+    request_ids: tuple[str, ...]
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+
+
+#: A hook takes one event. It must not raise; if it does, riprap logs and goes on.
+Hook: TypeAlias = Callable[[Event], None]

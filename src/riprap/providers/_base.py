@@ -1,0 +1,157 @@
+"""What a provider adapter does, and the classification both official SDKs share.
+
+The `anthropic` and `openai` SDKs are generated from one template: the same exception
+shapes (`APIStatusError` with `.status_code`, `.response`, `.body`; `APIConnectionError`;
+`APITimeoutError`; `APIResponseValidationError`). `SdkAdapter` classifies those once;
+each provider subclass adds only what differs: where the error code and message live,
+and which codes refine a status (billing 429s, context overflow in a 400).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from riprap._failure import Failure, clip_message, parse_retry_after, should_retry_override
+from riprap._kinds import RULES, Kind, kind_for_status
+from riprap._report import Usage
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from types import ModuleType
+
+
+class SdkAdapter:
+    """Adapts one official SDK: classifies its failures, reads usage, finds its clients."""
+
+    #: The provider's name in events and reports.
+    name: ClassVar[str]
+    #: The SDK's import name, and the extra that installs it.
+    module_name: ClassVar[str]
+    #: The methods riprap wraps, as attribute paths from the client.
+    endpoints: ClassVar[frozenset[tuple[str, ...]]]
+    #: The header that carries the provider's request id.
+    request_id_header: ClassVar[str]
+
+    def __init__(self) -> None:
+        """Import the SDK; the caller already knows it is installed (it has a client)."""
+        self.sdk: ModuleType = importlib.import_module(self.module_name)
+        #: Every attribute path that leads to an endpoint, for the proxies to follow.
+        self.prefixes: frozenset[tuple[str, ...]] = frozenset(
+            path[:i] for path in self.endpoints for i in range(1, len(path))
+        )
+
+    def owns(self, client: object) -> bool:
+        """Whether `client` is this SDK's sync or async client."""
+        return isinstance(client, (self.sdk.Client, self.sdk.AsyncClient))
+
+    def is_async(self, client: object) -> bool:
+        """Whether `client` is this SDK's async client."""
+        return isinstance(client, self.sdk.AsyncClient)
+
+    def timeout(self, attempt: float, connect: float) -> object:
+        """The SDK's per-call timeout object for one attempt."""
+        return self.sdk.Timeout(attempt, connect=min(connect, attempt))
+
+    # -- classification ---------------------------------------------------------------
+
+    def classify(
+        self, error: BaseException, *, now_epoch: float, secrets: tuple[str, ...] = ()
+    ) -> Failure | None:
+        """The failure `error` stands for, or `None` if it is not an API failure.
+
+        `None` means a programming error (a bad argument, say): riprap re-raises it at
+        once, as the SDK would have.
+        """
+        sdk = self.sdk
+        if isinstance(error, sdk.APIStatusError):
+            return self._classify_status(error, now_epoch=now_epoch, secrets=secrets)
+        if isinstance(error, sdk.APITimeoutError):
+            return self._plain(Kind.TIMEOUT, error, secrets)
+        if isinstance(error, sdk.APIConnectionError):
+            return self._plain(Kind.CONNECTION, error, secrets)
+        if isinstance(error, (sdk.APIResponseValidationError, json.JSONDecodeError)):
+            return self._plain(Kind.RESPONSE_INVALID, error, secrets)
+        return None
+
+    def _plain(self, kind: Kind, error: BaseException, secrets: tuple[str, ...]) -> Failure:
+        # The connection-level cause says more than the SDK's generic "Connection error."
+        cause = error.__cause__
+        text = f"{error}" if cause is None else f"{error} ({type(cause).__name__}: {cause})"
+        return Failure(
+            kind=kind,
+            retryable=RULES[kind].retryable,
+            provider=self.name,
+            message=clip_message(text, secrets=secrets),
+        )
+
+    def _classify_status(
+        self, error: Any, *, now_epoch: float, secrets: tuple[str, ...]
+    ) -> Failure:
+        status: int = error.status_code
+        headers: Mapping[str, str] = error.response.headers
+        code, message = self.error_code_and_message(error)
+        kind = self.refine(kind_for_status(status), status=status, code=code, message=message)
+        retryable = RULES[kind].retryable
+        override = should_retry_override(headers)
+        # The server's explicit word beats the table, except for billing: no wait makes
+        # money appear, so a quota failure is never retried whatever the header says.
+        if override is not None and kind is not Kind.QUOTA_EXHAUSTED:
+            retryable = override
+        return Failure(
+            kind=kind,
+            retryable=retryable,
+            provider=self.name,
+            status=status,
+            retry_after=parse_retry_after(headers, now_epoch=now_epoch),
+            request_id=error.request_id or headers.get(self.request_id_header),
+            error_code=code,
+            message=clip_message(message, secrets=secrets),
+        )
+
+    def error_code_and_message(self, error: Any) -> tuple[str | None, str]:
+        """The provider's stable error code and its human message, from the error."""
+        raise NotImplementedError
+
+    def refine(self, kind: Kind, *, status: int, code: str | None, message: str) -> Kind:
+        """The provider's refinement of a status-derived kind (billing, context overflow)."""
+        del status, code, message
+        return kind
+
+    # -- reading results --------------------------------------------------------------
+
+    def usage(self, value: object) -> Usage | None:
+        """Tokens used by a successful response, when it says."""
+        usage = getattr(value, "usage", None)
+        if usage is None:
+            return None
+        # Anthropic and OpenAI's Responses API name them input/output; Chat Completions
+        # names them prompt/completion.
+        inp = getattr(usage, "input_tokens", None)
+        if inp is None:
+            inp = getattr(usage, "prompt_tokens", None)
+        out = getattr(usage, "output_tokens", None)
+        if out is None:
+            out = getattr(usage, "completion_tokens", None)
+        if not isinstance(inp, int) and not isinstance(out, int):
+            return None
+        return Usage(inp if isinstance(inp, int) else 0, out if isinstance(out, int) else 0)
+
+    @staticmethod
+    def max_tokens(kwargs: Mapping[str, object]) -> int | None:
+        """The output ceiling a call asks for, under any of its names."""
+        for key in ("max_tokens", "max_completion_tokens", "max_output_tokens"):
+            value = kwargs.get(key)
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+        return None
+
+
+def body_field(body: object, *path: str) -> object:
+    """`body[path[0]][path[1]]…`, or `None` where the shape does not hold."""
+    for key in path:
+        if not isinstance(body, dict):
+            return None
+        body = body.get(key)
+    return body

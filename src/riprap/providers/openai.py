@@ -1,0 +1,46 @@
+"""OpenAI Chat Completions (and Responses, embeddings), through the official `openai` SDK."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from riprap._kinds import Kind
+from riprap.providers._base import SdkAdapter, body_field
+
+#: Error codes that mean the account cannot pay, whatever the status (OpenAI sends
+#: `insufficient_quota` with a 429). Waiting does not help: `quota_exhausted`.
+QUOTA_CODES = frozenset({"insufficient_quota", "billing_hard_limit_reached"})
+
+#: The error code OpenAI sends with a 400 for a prompt over the context window.
+CONTEXT_OVERFLOW_CODES = frozenset({"context_length_exceeded", "string_above_max_length"})
+
+
+class OpenAIAdapter(SdkAdapter):
+    """Classifies `openai` SDK failures; wraps `chat.completions.create` and friends."""
+
+    name: ClassVar[str] = "openai"
+    module_name: ClassVar[str] = "openai"
+    request_id_header: ClassVar[str] = "x-request-id"
+    endpoints: ClassVar[frozenset[tuple[str, ...]]] = frozenset(
+        {
+            ("chat", "completions", "create"),
+            ("responses", "create"),
+            ("embeddings", "create"),
+        }
+    )
+
+    def error_code_and_message(self, error: Any) -> tuple[str | None, str]:
+        """`error.code` (or `error.type`) and `error.message`; the SDK unwraps `error`."""
+        code = error.code or error.type
+        message = body_field(error.body, "message")
+        if not isinstance(message, str):
+            message = str(error.message)
+        return (code if isinstance(code, str) else None), message
+
+    def refine(self, kind: Kind, *, status: int, code: str | None, message: str) -> Kind:
+        """Billing codes are quota at any status; `context_length_exceeded` is overflow."""
+        if code in QUOTA_CODES:
+            return Kind.QUOTA_EXHAUSTED
+        if code in CONTEXT_OVERFLOW_CODES:
+            return Kind.CONTEXT_OVERFLOW
+        return kind

@@ -1,0 +1,247 @@
+"""`riprap.wrap`: a drop-in proxy that keeps the SDK client's interface and types.
+
+The proxy follows attribute paths from the client (`client.messages`, then `.create`);
+the methods the provider adapter lists as endpoints run under the retry loop, and
+everything else is the SDK's own object, untouched. The wrapped SDK client always runs
+with `max_retries=0`: one retry layer, never two multiplying each other.
+"""
+
+from __future__ import annotations
+
+import logging
+import random as _random
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from riprap._call import LAST_REPORT, Engine, run_async, run_sync
+from riprap._clock import SystemClock
+from riprap._result import Result
+from riprap.decide import RetryBudgetState
+from riprap.errors import report_of
+from riprap.observe import LoggingHook
+from riprap.policy import Retry, Timeouts
+from riprap.providers import adapter_for
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from riprap._clock import Clock
+    from riprap._report import CallReport
+    from riprap.observe import Hook
+
+C = TypeVar("C")
+
+_DEFAULT_RETRY = Retry()
+_DEFAULT_TIMEOUTS = Timeouts()
+
+
+def wrap(
+    client: C,
+    *,
+    retry: Retry = _DEFAULT_RETRY,
+    timeouts: Timeouts = _DEFAULT_TIMEOUTS,
+    hooks: Sequence[Hook] = (),
+    logger: logging.Logger | None = None,
+    clock: Clock | None = None,
+    random: Callable[[], float] | None = None,
+) -> C:
+    """Wrap an `anthropic` or `openai` client (sync or async) so its calls survive failures.
+
+    The result has the client's interface and return types. `hooks` receive every event
+    (besides the logging hook, which logs to `logger`, default the "riprap" logger);
+    `clock` and `random` are for tests (`riprap.testing.FakeClock`).
+    """
+    raw = _unwrap(client)
+    adapter = adapter_for(raw)
+    engine = Engine(
+        adapter=adapter,
+        retry=retry,
+        timeouts=timeouts,
+        hooks=(LoggingHook(logger=logger), *hooks),
+        clock=SystemClock() if clock is None else clock,
+        random=_random.Random().random if random is None else random,
+        budget=None if retry.budget is None else RetryBudgetState(retry.budget),
+        secrets=_secrets_of(raw),
+    )
+    no_retries = raw.with_options(max_retries=0)  # type: ignore[attr-defined]
+    return Wrapped(no_retries, engine, is_async=adapter.is_async(raw))  # type: ignore[return-value]
+
+
+def with_policy(client: C, *, retry: Retry | None = None, timeouts: Timeouts | None = None) -> C:
+    """A copy of a wrapped client with another policy (per-call overrides).
+
+    The copy shares the original's retry budget and hooks: a budget is per client, and a
+    burst of calls with a looser policy must not escape it.
+    """
+    wrapped = _wrapped(client, "with_policy")
+    engine = wrapped._riprap_engine
+    changes: dict[str, Any] = {}
+    if retry is not None:
+        changes["retry"] = retry
+    if timeouts is not None:
+        changes["timeouts"] = timeouts
+    return wrapped._riprap_copy(engine=_replace(engine, **changes))  # type: ignore[return-value]
+
+
+def results(client: object) -> Any:
+    """A view of a wrapped client whose endpoint calls return `Result`s instead of raising."""
+    return _wrapped(client, "results")._riprap_copy(as_result=True)
+
+
+def last_report() -> CallReport | None:
+    """The report of the last call riprap finished in this thread or task."""
+    return LAST_REPORT.get()
+
+
+def _replace(engine: Engine, **changes: Any) -> Engine:
+    fields = {name: getattr(engine, name) for name in Engine.__dataclass_fields__}
+    return Engine(**{**fields, **changes})
+
+
+def _unwrap(client: object) -> Any:
+    return client._riprap_target if isinstance(client, Wrapped) else client
+
+
+def _wrapped(client: object, what: str) -> Wrapped:
+    if not isinstance(client, Wrapped):
+        raise TypeError(f"riprap.{what}: expected a client made by riprap.wrap, got {client!r}")
+    return client
+
+
+def _secrets_of(client: object) -> tuple[str, ...]:
+    found = (getattr(client, name, None) for name in ("api_key", "auth_token"))
+    return tuple(s for s in found if isinstance(s, str) and s)
+
+
+class _Node:
+    """A proxy over one object in the client's attribute tree."""
+
+    __slots__ = (
+        "_riprap_as_result",
+        "_riprap_cache",
+        "_riprap_engine",
+        "_riprap_async",
+        "_riprap_path",
+        "_riprap_target",
+    )
+
+    def __init__(
+        self,
+        target: Any,
+        engine: Engine,
+        *,
+        is_async: bool,
+        as_result: bool = False,
+        path: tuple[str, ...] = (),
+    ) -> None:
+        self._riprap_target = target
+        self._riprap_engine = engine
+        self._riprap_async = is_async
+        self._riprap_as_result = as_result
+        self._riprap_path = path
+        self._riprap_cache: dict[str, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        cached = self._riprap_cache.get(name)
+        if cached is not None:
+            return cached
+        value = getattr(self._riprap_target, name)
+        path = (*self._riprap_path, name)
+        adapter = self._riprap_engine.adapter
+        if path in adapter.endpoints:
+            node: Any = _endpoint(value, self)
+        elif path in adapter.prefixes:
+            node = _Node(
+                value,
+                self._riprap_engine,
+                is_async=self._riprap_async,
+                as_result=self._riprap_as_result,
+                path=path,
+            )
+        else:
+            return value
+        self._riprap_cache[name] = node
+        return node
+
+    def __dir__(self) -> list[str]:
+        return dir(self._riprap_target)
+
+
+def _endpoint(method: Callable[..., Any], node: _Node) -> Callable[..., Any]:
+    engine = node._riprap_engine
+    as_result = node._riprap_as_result
+    if node._riprap_async:
+
+        async def call_async(*args: Any, **kwargs: Any) -> Any:
+            if not as_result:
+                return await run_async(engine, method, args, kwargs)
+            try:
+                value = await run_async(engine, method, args, kwargs)
+            except Exception as error:
+                return _result_of_error(error)
+            return Result(value=value, error=None, report=_last())
+
+        return call_async
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        if not as_result:
+            return run_sync(engine, method, args, kwargs)
+        try:
+            value = run_sync(engine, method, args, kwargs)
+        except Exception as error:
+            return _result_of_error(error)
+        return Result(value=value, error=None, report=_last())
+
+    return call
+
+
+def _last() -> CallReport:
+    report = LAST_REPORT.get()
+    if report is None:  # pragma: no cover - every finished call sets it
+        raise RuntimeError("riprap: a finished call left no report")
+    return report
+
+
+def _result_of_error(error: Exception) -> Result[Any]:
+    report = report_of(error)
+    if report is None:
+        # Not an API call's outcome (a bad argument): a programming error, raised.
+        raise error
+    return Result(value=None, error=error, report=report)
+
+
+class Wrapped(_Node):
+    """The client as `riprap.wrap` returns it: the SDK client's interface, riprap's calls."""
+
+    __slots__ = ()
+
+    def _riprap_copy(self, **changes: Any) -> Wrapped:
+        return Wrapped(
+            changes.get("target", self._riprap_target),
+            changes.get("engine", self._riprap_engine),
+            is_async=self._riprap_async,
+            as_result=changes.get("as_result", self._riprap_as_result),
+        )
+
+    def with_options(self, **options: Any) -> Wrapped:
+        """The SDK's `with_options`, still wrapped; the SDK's own retries stay off."""
+        options["max_retries"] = 0
+        return self._riprap_copy(target=self._riprap_target.with_options(**options))
+
+    copy = with_options
+
+    def __repr__(self) -> str:
+        # Never the SDK client's repr or its attributes: they hold the API key.
+        kind = type(self._riprap_target).__qualname__
+        return f"<riprap.wrap({kind}) provider={self._riprap_engine.adapter.name}>"
+
+    def __enter__(self) -> Wrapped:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._riprap_target.close()
+
+    async def __aenter__(self) -> Wrapped:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._riprap_target.close()

@@ -1,0 +1,172 @@
+"""The pure retry decisions, with exact numbers and properties."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from riprap import Kind, Retry, RetryBudget, Stop
+from riprap._failure import Failure
+from riprap._kinds import RULES
+from riprap.decide import (
+    MIN_ATTEMPT_SECONDS,
+    GiveUp,
+    RetryAfter,
+    RetryBudgetState,
+    backoff,
+    decide,
+    retry_after_wait,
+)
+
+POLICY = Retry()
+
+
+def failure(kind: Kind, *, retry_after: float | None = None, retryable: bool | None = None) -> Failure:
+    """A failure of `kind` as an adapter would classify it."""
+    return Failure(
+        kind=kind,
+        retryable=RULES[kind].retryable if retryable is None else retryable,
+        provider="test",
+        retry_after=retry_after,
+    )
+
+
+def test_backoff_is_full_jitter_with_per_kind_bases() -> None:
+    """The ceiling doubles per retry from the kind's base; u scales it."""
+    assert backoff(Kind.SERVER_ERROR, 1, POLICY, 0.5) == 0.25
+    assert backoff(Kind.SERVER_ERROR, 3, POLICY, 0.5) == 1.0
+    assert backoff(Kind.OVERLOADED, 1, POLICY, 0.5) == 1.0
+    assert backoff(Kind.RATE_LIMITED, 2, POLICY, 1.0) == 2.0
+    assert backoff(Kind.TIMEOUT, 1, POLICY, 0.0) == 0.0
+
+
+def test_backoff_is_capped() -> None:
+    """No backoff exceeds the cap, however many retries."""
+    assert backoff(Kind.OVERLOADED, 50, POLICY, 0.999) == pytest.approx(30 * 0.999)
+    assert backoff(Kind.OVERLOADED, 10_000, POLICY, 1.0) == 30.0
+
+
+def test_retry_after_is_honoured_with_small_positive_jitter() -> None:
+    """The wait is the asked time plus at most 10 % (at least 50 ms of spread)."""
+    assert retry_after_wait(10.0, POLICY, 0.0) == 10.0
+    assert retry_after_wait(10.0, POLICY, 1.0) == 11.0
+    assert retry_after_wait(0.1, POLICY, 1.0) == pytest.approx(0.15)
+
+
+def test_not_retryable_gives_up_at_once() -> None:
+    """A kind the table does not retry stops on the first attempt."""
+    decision = decide(failure(Kind.AUTHENTICATION), attempts_made=1, policy=POLICY, remaining=60, u=0.5)
+    assert decision == GiveUp(Stop.NOT_RETRYABLE, "authentication is not retried")
+
+
+def test_server_may_forbid_a_retry_the_table_allows() -> None:
+    """`retryable=False` (from x-should-retry: false) wins over the kind."""
+    decision = decide(
+        failure(Kind.SERVER_ERROR, retryable=False), attempts_made=1, policy=POLICY, remaining=60, u=0.5
+    )
+    assert isinstance(decision, GiveUp)
+    assert decision.stop is Stop.NOT_RETRYABLE
+
+
+def test_max_attempts_stops() -> None:
+    """The policy's attempt count is a hard limit."""
+    policy = Retry(max_attempts=3)
+    assert isinstance(decide(failure(Kind.CONNECTION), attempts_made=2, policy=policy, remaining=60, u=0), RetryAfter)
+    decision = decide(failure(Kind.CONNECTION), attempts_made=3, policy=policy, remaining=60, u=0)
+    assert decision == GiveUp(Stop.MAX_ATTEMPTS, "3 of 3 attempts used")
+
+
+def test_unparseable_response_is_retried_once() -> None:
+    """response_invalid allows two attempts whatever the policy says."""
+    assert isinstance(decide(failure(Kind.RESPONSE_INVALID), attempts_made=1, policy=POLICY, remaining=60, u=0), RetryAfter)
+    decision = decide(failure(Kind.RESPONSE_INVALID), attempts_made=2, policy=POLICY, remaining=60, u=0)
+    assert isinstance(decision, GiveUp)
+    assert decision.stop is Stop.MAX_ATTEMPTS
+
+
+def test_retry_after_beyond_deadline_names_both_numbers() -> None:
+    """A 30 s retry-after with 10 s left fails at once, saying 30 and 10."""
+    decision = decide(failure(Kind.RATE_LIMITED, retry_after=30), attempts_made=1, policy=POLICY, remaining=10, u=0.5)
+    assert isinstance(decision, GiveUp)
+    assert decision.stop is Stop.RETRY_AFTER_BEYOND_DEADLINE
+    assert "30s" in decision.detail
+    assert "10s" in decision.detail
+
+
+def test_retry_after_within_deadline_waits_at_least_as_asked() -> None:
+    """A 2 s retry-after with time to spare waits 2 s plus jitter."""
+    decision = decide(failure(Kind.RATE_LIMITED, retry_after=2), attempts_made=1, policy=POLICY, remaining=10, u=0.5)
+    assert decision == RetryAfter(2.1)
+
+
+def test_backoff_that_would_cross_the_deadline_gives_up() -> None:
+    """A wait that leaves no useful time for an attempt stops the call."""
+    decision = decide(failure(Kind.OVERLOADED), attempts_made=1, policy=POLICY, remaining=1.0, u=0.99)
+    assert isinstance(decision, GiveUp)
+    assert decision.stop is Stop.DEADLINE
+
+
+@given(
+    kind=st.sampled_from(list(Kind)),
+    made=st.integers(1, 20),
+    remaining=st.floats(0.0, 1e4),
+    retry_after=st.one_of(st.none(), st.floats(0.0, 1e4)),
+    u=st.floats(0.0, 1.0, exclude_max=True),
+)
+def test_no_decision_sleeps_past_the_deadline_or_before_retry_after(
+    kind: Kind, made: int, remaining: float, retry_after: float | None, u: float
+) -> None:
+    """Every wait leaves time for an attempt, and never undercuts retry-after."""
+    decision = decide(failure(kind, retry_after=retry_after), attempts_made=made, policy=POLICY, remaining=remaining, u=u)
+    if isinstance(decision, RetryAfter):
+        assert decision.wait + MIN_ATTEMPT_SECONDS <= remaining
+        assert RULES[kind].retryable
+        if retry_after is not None:
+            assert decision.wait >= retry_after
+
+
+@given(
+    kind=st.sampled_from(list(Kind)),
+    n=st.integers(1, 100),
+    u=st.floats(0.0, 1.0, exclude_max=True),
+)
+def test_backoff_stays_in_bounds(kind: Kind, n: int, u: float) -> None:
+    """Backoff is within [0, cap] and never negative."""
+    assert 0.0 <= backoff(kind, n, POLICY, u) <= POLICY.cap
+
+
+def test_budget_allows_ratio_of_calls_plus_reserve() -> None:
+    """With 100 calls in the window, 0.5 ratio and 1/s over 10 s, 60 retries fit, not 61."""
+    state = RetryBudgetState(RetryBudget())
+    for _ in range(100):
+        state.record_call(5.0)
+    assert all(state.try_withdraw(5.0) for _ in range(60))
+    assert not state.try_withdraw(5.0)
+
+
+def test_budget_forgets_old_traffic() -> None:
+    """Retries spent more than a window ago no longer count."""
+    state = RetryBudgetState(RetryBudget(ratio=0.0, min_per_second=0.1, window=10.0))
+    assert state.try_withdraw(0.0)
+    assert not state.try_withdraw(9.0)
+    assert state.try_withdraw(10.5)
+
+
+@given(
+    calls=st.integers(0, 500),
+    ratio=st.floats(0.0, 2.0),
+    reserve=st.floats(0.0, 5.0),
+)
+def test_budget_never_exceeds_its_allowance(calls: int, ratio: float, reserve: float) -> None:
+    """Within one instant, granted retries never exceed ratio * calls + reserve * window."""
+    config = RetryBudget(ratio=ratio, min_per_second=reserve, window=10.0)
+    state = RetryBudgetState(config)
+    for _ in range(calls):
+        state.record_call(1.0)
+    granted = 0
+    while state.try_withdraw(1.0):
+        granted += 1
+        assert granted <= 10_000
+    assert granted <= ratio * calls + reserve * 10.0
+    assert granted >= int(ratio * calls + reserve * 10.0 - 1e-9) - 1
