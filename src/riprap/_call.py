@@ -15,7 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 from riprap._report import Attempt, CallReport, Stop, Usage
 from riprap.decide import BUDGET_SPENT, GiveUp, RetryAfter, decide
-from riprap.errors import DeadlineExceededError, RetryAfterBeyondDeadlineError, attach_report
+from riprap.errors import (
+    DeadlineExceededError,
+    RetryAfterBeyondDeadlineError,
+    attach_report,
+    scrub,
+)
 from riprap.observe import AttemptEnded, AttemptStarted, CallEnded, RetryScheduled
 from riprap.policy import default_deadline
 
@@ -231,6 +236,7 @@ class CallState:
         report: CallReport,
         remaining: float,
     ) -> BaseException:
+        scrub(error, self.engine.secrets)
         last = f"{failure.kind}" + (f" ({failure.status})" if failure.status else "")
         where = f"{report.provider} call {self.call_id}"
         final: BaseException

@@ -92,6 +92,39 @@ def report_of(error: BaseException) -> CallReport | None:
     return report
 
 
+def scrub(error: BaseException, secrets: tuple[str, ...]) -> None:
+    """Remove `secrets` from an exception raised to the caller, in place, and its chain.
+
+    Providers echo parts of a bad key back in error bodies ("Incorrect API key provided:
+    sk-…"), and the SDKs put the body into the exception's message. An exception is
+    logged and reported far from where it was raised, so the key goes before it leaves.
+    """
+    if not any(secrets):
+        return
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        current.args = tuple(_scrubbed(a, secrets) for a in current.args)
+        for name in ("message", "api_message", "body"):
+            if isinstance(getattr(current, name, None), (str, dict, list)):
+                setattr(current, name, _scrubbed(getattr(current, name), secrets))
+        current = current.__cause__ or current.__context__
+
+
+def _scrubbed(value: object, secrets: tuple[str, ...]) -> object:
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret:
+                value = value.replace(secret, "[redacted]")
+        return value
+    if isinstance(value, dict):
+        return {k: _scrubbed(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrubbed(v, secrets) for v in value]
+    return value
+
+
 def attach_report(error: BaseException, report: CallReport) -> None:
     """Attach `report` to a provider exception, and add a one-line note for tracebacks."""
     if isinstance(error, RiprapError):

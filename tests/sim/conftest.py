@@ -1,4 +1,9 @@
-"""Fixtures for the simulator's tests: a running simulator and real SDK clients on it."""
+"""Fixtures for the simulator's tests: a running simulator and real SDK clients on it.
+
+One simulator and one client per SDK serve the whole session (an SDK client takes ~40 ms to
+build); `sim` resets the shared simulator before each test. Tests that watch connections or
+close a client build their own.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ import anthropic
 import openai
 import pytest
 
-from riprap.sim import Simulator
+from riprap.sim import Scenario, Simulator
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -20,22 +25,32 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture
-def sim() -> Iterator[Simulator]:
-    """A running simulator, closed after the test."""
+@pytest.fixture(scope="session")
+def shared_sim() -> Iterator[Simulator]:
+    """The session's simulator, closed at the end."""
     with Simulator() as simulator:
         yield simulator
 
 
 @pytest.fixture
-def claude(sim: Simulator) -> Iterator[anthropic.Anthropic]:
+def sim(shared_sim: Simulator) -> Simulator:
+    """The shared simulator with an empty script, no records and the default scenario."""
+    shared_sim.reset()
+    shared_sim.scenario = Scenario()
+    return shared_sim
+
+
+@pytest.fixture(scope="session")
+def claude(shared_sim: Simulator) -> Iterator[anthropic.Anthropic]:
     """A real Anthropic client on the simulator, without SDK retries."""
-    with anthropic.Anthropic(api_key="sk-ant-test", base_url=sim.base_url, max_retries=0) as c:
+    base_url = shared_sim.base_url
+    with anthropic.Anthropic(api_key="sk-ant-test", base_url=base_url, max_retries=0) as c:
         yield c
 
 
-@pytest.fixture
-def gpt(sim: Simulator) -> Iterator[openai.OpenAI]:
+@pytest.fixture(scope="session")
+def gpt(shared_sim: Simulator) -> Iterator[openai.OpenAI]:
     """A real OpenAI client on the simulator, without SDK retries."""
-    with openai.OpenAI(api_key="sk-test", base_url=sim.base_url + "/v1", max_retries=0) as c:
+    base_url = shared_sim.base_url + "/v1"
+    with openai.OpenAI(api_key="sk-test", base_url=base_url, max_retries=0) as c:
         yield c

@@ -118,7 +118,9 @@ def test_spend_limit_codes(
     with pytest.raises(base) as caught:
         _create(claude)
     assert caught.value.error_code == code
-    assert type(caught.value) is not base  # a dedicated subclass, e.g. ContractSpendLimitReachedError
+    assert (
+        type(caught.value) is not base
+    )  # a dedicated subclass, e.g. ContractSpendLimitReachedError
     assert caught.value.details is not None
 
 

@@ -14,12 +14,12 @@ from riprap.sim import Reply, Scenario, Simulator
 MESSAGES: list[anthropic.types.MessageParam] = [{"role": "user", "content": "Hello, sim."}]
 
 
-def _claude(client: anthropic.Anthropic, **options: float) -> anthropic.types.Message:
+def _claude(client: anthropic.Anthropic, timeout: float | None = None) -> anthropic.types.Message:
     return client.messages.create(
         model="claude-test",
         max_tokens=64,
         messages=MESSAGES,
-        **options,  # type: ignore[arg-type]
+        timeout=timeout if timeout is not None else anthropic.NOT_GIVEN,
     )
 
 
@@ -34,7 +34,7 @@ def test_disconnect_is_connection_error(
     sim: Simulator, claude: anthropic.Anthropic, gpt: openai.OpenAI, mode: str
 ) -> None:
     """A reset or a clean close with no response raises APIConnectionError, not a timeout."""
-    sim.script(Reply(disconnect=mode), Reply(disconnect=mode))  # type: ignore[arg-type]
+    sim.script(*[Reply(disconnect=mode)] * 2)  # type: ignore[arg-type]
     with pytest.raises(anthropic.APIConnectionError) as a_caught:
         _claude(claude)
     with pytest.raises(openai.APIConnectionError) as o_caught:
@@ -44,18 +44,19 @@ def test_disconnect_is_connection_error(
     assert _claude(claude).type == "message"  # the next request on a fresh connection works
 
 
-def test_hang_times_out_quickly(sim: Simulator, claude: anthropic.Anthropic) -> None:
+def test_hang_times_out_quickly() -> None:
     """A hung request raises APITimeoutError at the client's timeout, and the server lets go."""
-    sim.script(Reply(hang=True))
-    start = time.monotonic()
-    with pytest.raises(anthropic.APITimeoutError):
-        _claude(claude, timeout=0.3)
-    assert 0.3 <= time.monotonic() - start < 1.0
-    claude.close()
-    deadline = time.monotonic() + 2.0
-    while sim.open_connections and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert sim.open_connections == 0
+    with Simulator() as sim:
+        with anthropic.Anthropic(api_key="k", base_url=sim.base_url, max_retries=0) as client:
+            sim.script(Reply(hang=True))
+            start = time.monotonic()
+            with pytest.raises(anthropic.APITimeoutError):
+                _claude(client, timeout=0.3)
+            assert 0.3 <= time.monotonic() - start < 1.0
+        deadline = time.monotonic() + 2.0
+        while sim.open_connections and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert sim.open_connections == 0
 
 
 def test_delay_is_observed(sim: Simulator, gpt: openai.OpenAI) -> None:

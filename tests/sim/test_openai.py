@@ -11,8 +11,17 @@ from riprap.sim import Reply, Simulator, default_text
 MESSAGES: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Hello, sim."}]
 
 
-def _create(client: openai.OpenAI, **kwargs: int) -> ChatCompletion:
-    return client.chat.completions.create(model="gpt-test", messages=MESSAGES, **kwargs)  # type: ignore[call-overload]
+def _create(
+    client: openai.OpenAI,
+    max_tokens: int | openai.Omit = openai.omit,
+    max_completion_tokens: int | openai.Omit = openai.omit,
+) -> ChatCompletion:
+    return client.chat.completions.create(
+        model="gpt-test",
+        messages=MESSAGES,
+        max_tokens=max_tokens,
+        max_completion_tokens=max_completion_tokens,
+    )
 
 
 def test_success_parses_to_chat_completion(sim: Simulator, gpt: openai.OpenAI) -> None:
@@ -42,10 +51,11 @@ def test_success_carries_request_id(gpt: openai.OpenAI) -> None:
     assert _create(gpt)._request_id == "req_sim_000000"
 
 
-@pytest.mark.parametrize("field", ["max_tokens", "max_completion_tokens"])
-def test_token_limit_truncates(gpt: openai.OpenAI, field: str) -> None:
-    """Either token limit cuts the text and reports finish_reason length."""
-    choice = _create(gpt, **{field: 3}).choices[0]
+@pytest.mark.parametrize("legacy", [True, False])
+def test_token_limit_truncates(gpt: openai.OpenAI, *, legacy: bool) -> None:
+    """Either token limit (max_tokens or max_completion_tokens) cuts the text to length."""
+    completion = _create(gpt, max_tokens=3) if legacy else _create(gpt, max_completion_tokens=3)
+    choice = completion.choices[0]
     assert choice.finish_reason == "length"
     assert choice.message.content == default_text(MESSAGES, max_tokens=3)
 
@@ -69,16 +79,14 @@ ERRORS: list[tuple[int, type[openai.APIStatusError], str, str | None]] = [
 ]
 
 
-@pytest.mark.parametrize(("status", "error", "error_type", "code"), ERRORS)
+@pytest.mark.parametrize("case", ERRORS, ids=[str(case[0]) for case in ERRORS])
 def test_error_status_maps_to_sdk_error(
     sim: Simulator,
     gpt: openai.OpenAI,
-    status: int,
-    error: type[openai.APIStatusError],
-    error_type: str,
-    code: str | None,
+    case: tuple[int, type[openai.APIStatusError], str, str | None],
 ) -> None:
     """Each error status raises the SDK's class for it, with request id, type and code."""
+    status, error, error_type, code = case
     sim.script(Reply(status=status))
     with pytest.raises(openai.APIStatusError) as caught:
         _create(gpt)

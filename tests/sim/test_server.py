@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import socket
 import threading
@@ -64,7 +65,7 @@ def test_closed_simulator_refuses_connections() -> None:
         client.messages.create(model="m", max_tokens=8, messages=MESSAGES)
 
 
-def test_records_requests(claude: anthropic.Anthropic, gpt: openai.OpenAI) -> None:
+def test_records_requests() -> None:
     """Every request is recorded with method, path, headers, parsed body and provider."""
     fake_time = itertools.count(100.0)
     with (
@@ -76,7 +77,8 @@ def test_records_requests(claude: anthropic.Anthropic, gpt: openai.OpenAI) -> No
         o.chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": "x"}])
         first, second = sim.requests
     assert (first.method, first.path, first.provider) == ("POST", "/v1/messages", "anthropic")
-    assert first.headers["x-api-key"] == "sk-ant-test"
+    # anthropic 2.x sends the key as a bearer token, not x-api-key
+    assert first.headers["authorization"] == "Bearer sk-ant-test"
     assert "anthropic-version" in first.headers
     assert first.body == {"model": "claude-test", "max_tokens": 8, "messages": MESSAGES}
     assert isinstance(first.body, dict)
@@ -119,16 +121,18 @@ def test_script_rejects_non_replies(sim: Simulator) -> None:
         sim.scenario = {"fault_rate": 1}  # type: ignore[assignment]
 
 
-def test_keep_alive_reuses_one_connection(sim: Simulator, claude: anthropic.Anthropic) -> None:
+def test_keep_alive_reuses_one_connection() -> None:
     """Sequential calls from one client share one pooled connection, errors included."""
-    sim.script(Reply(status=500), Reply(status=429))
-    for _ in range(5):
-        try:
-            claude.messages.create(model="m", max_tokens=8, messages=MESSAGES)
-        except anthropic.APIStatusError:
-            pass
-    assert len(sim.requests) == 5
-    assert sim.open_connections == 1
+    with (
+        Simulator() as sim,
+        anthropic.Anthropic(api_key="k", base_url=sim.base_url, max_retries=0) as client,
+    ):
+        sim.script(Reply(status=500), Reply(status=429))
+        for _ in range(5):
+            with contextlib.suppress(anthropic.APIStatusError):
+                client.messages.create(model="m", max_tokens=8, messages=MESSAGES)
+        assert len(sim.requests) == 5
+        assert sim.open_connections == 1
 
 
 def test_close_releases_hung_request() -> None:
