@@ -22,6 +22,8 @@ from riprap.sim import Simulator
 
 
 def _clients(provider: str, base_url: str) -> tuple[Any, Any]:
+    bare: Any
+    other: Any
     if provider == "anthropic":
         bare = anthropic.Anthropic(api_key="sk-bench", base_url=base_url)
         other = anthropic.Anthropic(api_key="sk-bench", base_url=base_url)
@@ -67,7 +69,8 @@ def main() -> None:
     print(f"{args.calls} calls each, {args.provider} SDK, fault-free simulator, interleaved")
     print(f"{'contender':<12}  {'median ms':>9}  {'p99 ms':>7}")
     for name, values in times.items():
-        print(f"{name:<12}  {1e3 * statistics.median(values):9.3f}  {1e3 * _quantile(values, 0.99):7.3f}")
+        median, p99 = statistics.median(values), _quantile(values, 0.99)
+        print(f"{name:<12}  {1e3 * median:9.3f}  {1e3 * p99:7.3f}")
     overhead = statistics.median(times["riprap.wrap"]) - statistics.median(times["bare SDK"])
     p99 = _quantile(times["riprap.wrap"], 0.99) - _quantile(times["bare SDK"], 0.99)
     ratio = statistics.median(times["riprap.wrap"]) / statistics.median(times["bare SDK"])

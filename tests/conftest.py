@@ -12,6 +12,7 @@ from riprap.testing import FakeClock
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+
 @pytest.fixture
 def anyio_backend() -> str:
     """Async tests run on asyncio (anyio's pytest plugin ships with the SDKs)."""

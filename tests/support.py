@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anthropic
 import openai
 
-from riprap.sim import Simulator
+if TYPE_CHECKING:
+    from riprap.sim import Simulator
 
 #: Obviously fake keys; tests never see a real one.
 ANTHROPIC_KEY = "sk-ant-test-0000"
 OPENAI_KEY = "sk-test-0000"
-
 
 
 def make_client(provider: str, sim: Simulator, *, is_async: bool, **options: Any) -> Any:

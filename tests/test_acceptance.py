@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import anthropic
 import pytest
-from support import ANTHROPIC_KEY
 
 import riprap
 from riprap.sim import Scenario, Simulator
 from riprap.testing import EventLog, FakeClock
+from support import ANTHROPIC_KEY
 
 FLAKY = Scenario(seed=7, fault_rate=0.25, faults={529: 1, 500: 1, 503: 1, "reset": 1})
 
@@ -21,7 +21,8 @@ def test_flaky_scenario_all_succeed_with_few_attempts(seed: int) -> None:
     with Simulator(scenario=Scenario(seed=seed, fault_rate=0.25, faults=FLAKY.faults)) as sim:
         client = riprap.wrap(
             anthropic.Anthropic(api_key=ANTHROPIC_KEY, base_url=sim.base_url),
-            clock=FakeClock(), hooks=[log],
+            clock=FakeClock(),
+            hooks=[log],
         )
         for i in range(calls):
             client.messages.create(

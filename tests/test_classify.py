@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 import anthropic
 import openai
 import pytest
-from support import call_once
 
 import riprap
 from riprap import Kind
 from riprap.sim import Reply
+from support import call_once
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from riprap.testing import FakeClock
 
 PROVIDERS = ("anthropic", "openai")
+PROVIDERS_PARAM = pytest.mark.parametrize("provider", PROVIDERS)
 MODES = pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 
 
@@ -75,8 +76,11 @@ ROWS = [
     Row(
         "429-billing-despite-should-retry",
         per_provider(
-            Reply(status=429, error_code="contract_spend_limit_reached",
-                  headers={"x-should-retry": "true"}),
+            Reply(
+                status=429,
+                error_code="contract_spend_limit_reached",
+                headers={"x-should-retry": "true"},
+            ),
             Reply(status=429, error_code="insufficient_quota", headers={"x-should-retry": "true"}),
         ),
         Kind.QUOTA_EXHAUSTED,
@@ -96,6 +100,12 @@ ROWS = [
     Row("close", same(Reply(disconnect="close")), Kind.CONNECTION, retried=True),
     Row("hang", same(Reply(hang=True)), Kind.TIMEOUT, retried=True),
     Row("bad-json", same(Reply(body="{not json")), Kind.RESPONSE_INVALID, retried=True),
+    Row(
+        "html-200",
+        same(Reply(body="<html>captive portal</html>", content_type="text/html")),
+        Kind.RESPONSE_INVALID,
+        retried=True,
+    ),
     Row(
         "html-502",
         same(Reply(status=502, body="<html>bad gateway</html>", content_type="text/html")),
@@ -127,7 +137,9 @@ def wrapper(clock: FakeClock) -> Callable[[Any], Any]:
 @MODES
 @pytest.mark.parametrize("provider", PROVIDERS)
 @pytest.mark.parametrize("row", ROWS, ids=[r.name for r in ROWS])
-def test_taxonomy_row(row: Row, provider: str, is_async: bool, sim: Simulator, clock: FakeClock) -> None:
+def test_taxonomy_row(
+    row: Row, provider: str, is_async: bool, sim: Simulator, clock: FakeClock
+) -> None:
     """The failure is classified as the table says, and retried only if the table says so."""
     sim.script(row.reply(provider), Reply())
     value, error = call_once(provider, sim, is_async=is_async, wrap=wrapper(clock))
@@ -149,12 +161,16 @@ def test_taxonomy_row(row: Row, provider: str, is_async: bool, sim: Simulator, c
 
 @MODES
 @pytest.mark.parametrize("provider", PROVIDERS)
-def test_final_error_is_the_providers_own(provider: str, is_async: bool, sim: Simulator, clock: FakeClock) -> None:
-    """`except anthropic.RateLimitError` keeps working: the last error is the SDK's, with history."""
+def test_final_error_is_the_providers_own(
+    provider: str, is_async: bool, sim: Simulator, clock: FakeClock
+) -> None:
+    """`except anthropic.RateLimitError` keeps working: the SDK's own error, with history."""
     policy = riprap.Retry(max_attempts=3)
     sim.script(*[Reply(status=429)] * 3)
     _, error = call_once(
-        provider, sim, is_async=is_async,
+        provider,
+        sim,
+        is_async=is_async,
         wrap=lambda c: riprap.wrap(c, clock=clock, retry=policy, random=lambda: 0.5),
     )
     sdk_error = anthropic.RateLimitError if provider == "anthropic" else openai.RateLimitError
@@ -179,10 +195,32 @@ def test_retry_after_headers_are_honoured(provider: str, sim: Simulator, clock: 
         Reply(),
     )
     _, error = call_once(
-        provider, sim, is_async=False,
+        provider,
+        sim,
+        is_async=False,
         wrap=lambda c: riprap.wrap(c, clock=clock, random=lambda: 0.0),
     )
     assert error is None
     # FakeClock's wall clock starts at 1_750_000_000 (15:06:40 GMT); the date is 45 s later
     # than that, less the 1.5 + 3 s already waited.
     assert clock.sleeps == [1.5, 3.0, 40.5]
+
+
+@MODES
+@PROVIDERS_PARAM
+def test_unparseable_bodies_are_retried_once(
+    provider: str, is_async: bool, sim: Simulator, clock: FakeClock
+) -> None:
+    """Two bad bodies in a row end the call: a garbled endpoint is broken, not unlucky."""
+    sim.script(
+        Reply(body="<html>portal</html>", content_type="text/html"),
+        Reply(body="{not json"),
+        Reply(),
+    )
+    _, error = call_once(provider, sim, is_async=is_async, wrap=wrapper(clock))
+    assert error is not None
+    report = riprap.report_of(error)
+    assert report is not None
+    assert [a.kind for a in report.attempts] == [Kind.RESPONSE_INVALID] * 2
+    assert report.stop is riprap.Stop.MAX_ATTEMPTS
+    assert len(sim.requests) == 2

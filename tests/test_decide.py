@@ -22,7 +22,9 @@ from riprap.decide import (
 POLICY = Retry()
 
 
-def failure(kind: Kind, *, retry_after: float | None = None, retryable: bool | None = None) -> Failure:
+def failure(
+    kind: Kind, *, retry_after: float | None = None, retryable: bool | None = None
+) -> Failure:
     """A failure of `kind` as an adapter would classify it."""
     return Failure(
         kind=kind,
@@ -56,14 +58,20 @@ def test_retry_after_is_honoured_with_small_positive_jitter() -> None:
 
 def test_not_retryable_gives_up_at_once() -> None:
     """A kind the table does not retry stops on the first attempt."""
-    decision = decide(failure(Kind.AUTHENTICATION), attempts_made=1, policy=POLICY, remaining=60, u=0.5)
+    decision = decide(
+        failure(Kind.AUTHENTICATION), attempts_made=1, policy=POLICY, remaining=60, u=0.5
+    )
     assert decision == GiveUp(Stop.NOT_RETRYABLE, "authentication is not retried")
 
 
 def test_server_may_forbid_a_retry_the_table_allows() -> None:
     """`retryable=False` (from x-should-retry: false) wins over the kind."""
     decision = decide(
-        failure(Kind.SERVER_ERROR, retryable=False), attempts_made=1, policy=POLICY, remaining=60, u=0.5
+        failure(Kind.SERVER_ERROR, retryable=False),
+        attempts_made=1,
+        policy=POLICY,
+        remaining=60,
+        u=0.5,
     )
     assert isinstance(decision, GiveUp)
     assert decision.stop is Stop.NOT_RETRYABLE
@@ -72,22 +80,36 @@ def test_server_may_forbid_a_retry_the_table_allows() -> None:
 def test_max_attempts_stops() -> None:
     """The policy's attempt count is a hard limit."""
     policy = Retry(max_attempts=3)
-    assert isinstance(decide(failure(Kind.CONNECTION), attempts_made=2, policy=policy, remaining=60, u=0), RetryAfter)
+    assert isinstance(
+        decide(failure(Kind.CONNECTION), attempts_made=2, policy=policy, remaining=60, u=0),
+        RetryAfter,
+    )
     decision = decide(failure(Kind.CONNECTION), attempts_made=3, policy=policy, remaining=60, u=0)
     assert decision == GiveUp(Stop.MAX_ATTEMPTS, "3 of 3 attempts used")
 
 
 def test_unparseable_response_is_retried_once() -> None:
     """response_invalid allows two attempts whatever the policy says."""
-    assert isinstance(decide(failure(Kind.RESPONSE_INVALID), attempts_made=1, policy=POLICY, remaining=60, u=0), RetryAfter)
-    decision = decide(failure(Kind.RESPONSE_INVALID), attempts_made=2, policy=POLICY, remaining=60, u=0)
+    assert isinstance(
+        decide(failure(Kind.RESPONSE_INVALID), attempts_made=1, policy=POLICY, remaining=60, u=0),
+        RetryAfter,
+    )
+    decision = decide(
+        failure(Kind.RESPONSE_INVALID), attempts_made=2, policy=POLICY, remaining=60, u=0
+    )
     assert isinstance(decision, GiveUp)
     assert decision.stop is Stop.MAX_ATTEMPTS
 
 
 def test_retry_after_beyond_deadline_names_both_numbers() -> None:
     """A 30 s retry-after with 10 s left fails at once, saying 30 and 10."""
-    decision = decide(failure(Kind.RATE_LIMITED, retry_after=30), attempts_made=1, policy=POLICY, remaining=10, u=0.5)
+    decision = decide(
+        failure(Kind.RATE_LIMITED, retry_after=30),
+        attempts_made=1,
+        policy=POLICY,
+        remaining=10,
+        u=0.5,
+    )
     assert isinstance(decision, GiveUp)
     assert decision.stop is Stop.RETRY_AFTER_BEYOND_DEADLINE
     assert "30s" in decision.detail
@@ -96,13 +118,21 @@ def test_retry_after_beyond_deadline_names_both_numbers() -> None:
 
 def test_retry_after_within_deadline_waits_at_least_as_asked() -> None:
     """A 2 s retry-after with time to spare waits 2 s plus jitter."""
-    decision = decide(failure(Kind.RATE_LIMITED, retry_after=2), attempts_made=1, policy=POLICY, remaining=10, u=0.5)
+    decision = decide(
+        failure(Kind.RATE_LIMITED, retry_after=2),
+        attempts_made=1,
+        policy=POLICY,
+        remaining=10,
+        u=0.5,
+    )
     assert decision == RetryAfter(2.1)
 
 
 def test_backoff_that_would_cross_the_deadline_gives_up() -> None:
     """A wait that leaves no useful time for an attempt stops the call."""
-    decision = decide(failure(Kind.OVERLOADED), attempts_made=1, policy=POLICY, remaining=1.0, u=0.99)
+    decision = decide(
+        failure(Kind.OVERLOADED), attempts_made=1, policy=POLICY, remaining=1.0, u=0.99
+    )
     assert isinstance(decision, GiveUp)
     assert decision.stop is Stop.DEADLINE
 
@@ -118,7 +148,13 @@ def test_no_decision_sleeps_past_the_deadline_or_before_retry_after(
     kind: Kind, made: int, remaining: float, retry_after: float | None, u: float
 ) -> None:
     """Every wait leaves time for an attempt, and never undercuts retry-after."""
-    decision = decide(failure(kind, retry_after=retry_after), attempts_made=made, policy=POLICY, remaining=remaining, u=u)
+    decision = decide(
+        failure(kind, retry_after=retry_after),
+        attempts_made=made,
+        policy=POLICY,
+        remaining=remaining,
+        u=u,
+    )
     if isinstance(decision, RetryAfter):
         assert decision.wait + MIN_ATTEMPT_SECONDS <= remaining
         assert RULES[kind].retryable

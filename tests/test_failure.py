@@ -23,9 +23,13 @@ def test_retry_after_seconds_and_floats() -> None:
 
 def test_retry_after_http_date_is_read_against_now() -> None:
     """An HTTP-date 45 s after now means 45 s; one in the past means 0."""
-    assert parse_retry_after({"retry-after": "Sun, 15 Jun 2025 15:07:25 GMT"}, now_epoch=NOW) == 45.0
+    assert (
+        parse_retry_after({"retry-after": "Sun, 15 Jun 2025 15:07:25 GMT"}, now_epoch=NOW) == 45.0
+    )
     assert parse_retry_after({"retry-after": "Sun, 15 Jun 2025 15:00:00 GMT"}, now_epoch=NOW) == 0.0
-    assert parse_retry_after({"retry-after": "Sun, 15 Jun 2025 15:07:25 -0000"}, now_epoch=NOW) == 45.0
+    assert (
+        parse_retry_after({"retry-after": "Sun, 15 Jun 2025 15:07:25 -0000"}, now_epoch=NOW) == 45.0
+    )
 
 
 def test_garbage_retry_after_means_not_asked() -> None:

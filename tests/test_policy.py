@@ -16,7 +16,10 @@ from riprap.policy import default_deadline
         (lambda: Retry(max_attempts=0), "Retry.max_attempts: 0 is not an int >= 1"),
         (lambda: Retry(deadline=-1.0), "Retry.deadline: -1.0 is not a positive finite number"),
         (lambda: Retry(cap=float("nan")), "Retry.cap: nan is not a finite number >= 0"),
-        (lambda: Retry(kind_base_delays={Kind.OVERLOADED: -2}), "Retry.kind_base_delays[overloaded]: -2"),
+        (
+            lambda: Retry(kind_base_delays={Kind.OVERLOADED: -2}),
+            "Retry.kind_base_delays[overloaded]: -2",
+        ),
         (lambda: RetryBudget(window=0), "RetryBudget.window: 0 is not a positive finite number"),
         (lambda: Timeouts(attempt=0.0), "Timeouts.attempt: 0.0 is not a positive finite number"),
         (lambda: Timeouts(assumed_output_tokens=0), "Timeouts.assumed_output_tokens: 0"),
@@ -34,7 +37,7 @@ def test_config_is_frozen_and_keyword_only() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         retry.max_attempts = 3  # type: ignore[misc]
     with pytest.raises(TypeError):
-        Retry(3)  # type: ignore[misc]
+        Retry(3)  # type: ignore[call-arg]
     assert dataclasses.replace(retry, max_attempts=3).max_attempts == 3
 
 

@@ -6,11 +6,11 @@ import logging
 from typing import TYPE_CHECKING
 
 import pytest
-from support import create, make_client
 
 import riprap
 from riprap.sim import Reply
 from riprap.testing import EventLog
+from support import create, make_client
 
 if TYPE_CHECKING:
     from riprap.sim import Simulator
@@ -23,7 +23,7 @@ CANARY = "sk-ant-CANARY-7f3a9c1e5b2d4f6a8c0e"
 def test_canary_key_appears_nowhere(
     provider: str, sim: Simulator, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A server that echoes the key back: riprap's logs, events, errors and reports hold none of it."""
+    """A server echoing the key: riprap's logs, events, errors and reports hold none of it."""
     caplog.set_level(logging.DEBUG, logger="riprap")
     sim.script(
         Reply(status=500, message=f"upstream said: bad key {CANARY}"),
@@ -58,8 +58,9 @@ def test_prompt_and_answer_text_are_not_logged(
     caplog.set_level(logging.DEBUG, logger="riprap")
     sim.script(Reply(status=529), Reply(text="SECRET-ANSWER-TEXT"))
     log = EventLog()
-    client = riprap.wrap(make_client("anthropic", sim, is_async=False), hooks=[log],
-                         random=lambda: 0.0)
+    client = riprap.wrap(
+        make_client("anthropic", sim, is_async=False), hooks=[log], random=lambda: 0.0
+    )
     message = create("anthropic", client, messages=[{"role": "user", "content": "SECRET-PROMPT"}])
     assert message.content[0].text == "SECRET-ANSWER-TEXT"
     text = caplog.text + "".join(repr(e) for e in log.events)

@@ -23,6 +23,7 @@ from riprap.errors import (
     DeadlineExceededError,
     RetryAfterBeyondDeadlineError,
     RiprapError,
+    UnexpectedResponseError,
     UnsupportedClientError,
     report_of,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "Rule",
     "Stop",
     "Timeouts",
+    "UnexpectedResponseError",
     "UnsupportedClientError",
     "Usage",
     "__version__",

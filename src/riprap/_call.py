@@ -61,7 +61,7 @@ class Engine:
         for hook in self.hooks:
             try:
                 hook(event)
-            except Exception:
+            except Exception:  # noqa: BLE001 - a broken hook must not break the user's call
                 _log.exception("riprap: hook %r failed on %s", hook, event.name)
 
 
@@ -265,11 +265,13 @@ class CallState:
 
     def _emit_failure(self, failure: Failure, made: int, now: float, decision: object) -> None:
         engine = self.engine
-        common = {"call_id": self.call_id, "provider": engine.adapter.name, "model": self.model}
         wall = engine.clock.wall()
+        provider = engine.adapter.name
         engine.emit(
             AttemptEnded(
-                **common,
+                call_id=self.call_id,
+                provider=provider,
+                model=self.model,
                 time=wall,
                 attempt=made,
                 kind=failure.kind,
@@ -282,7 +284,9 @@ class CallState:
         if isinstance(decision, RetryAfter):
             engine.emit(
                 RetryScheduled(
-                    **common,
+                    call_id=self.call_id,
+                    provider=provider,
+                    model=self.model,
                     time=wall,
                     attempt=made,
                     kind=failure.kind,
@@ -305,7 +309,7 @@ def run_sync(
     while True:
         attempt_kwargs = call.begin(kwargs)
         try:
-            value = fn(*args, **attempt_kwargs)
+            value = engine.adapter.checked(fn(*args, **attempt_kwargs))
         except Exception as error:  # noqa: BLE001 - classified; what is not ours is re-raised
             outcome = call.failed(error)
             if isinstance(outcome, BaseException):
@@ -323,7 +327,7 @@ async def run_async(
     while True:
         attempt_kwargs = call.begin(kwargs)
         try:
-            value = await fn(*args, **attempt_kwargs)
+            value = engine.adapter.checked(await fn(*args, **attempt_kwargs))
         except Exception as error:  # noqa: BLE001 - classified; what is not ours is re-raised
             outcome = call.failed(error)
             if isinstance(outcome, BaseException):

@@ -62,7 +62,7 @@ def _request(provider: str, i: int) -> Callable[[Any], Awaitable[Any]]:
 
 
 async def _drive(
-    tally: Tally, client: Any, adapter: SdkAdapter, provider: str, calls: int, concurrency: int
+    *, tally: Tally, client: Any, adapter: SdkAdapter, provider: str, calls: int, concurrency: int
 ) -> None:
     gate = asyncio.Semaphore(concurrency)
 
@@ -110,7 +110,10 @@ async def _run(
             adapter = adapter_for(client)
             if wrapped:
                 client = riprap.wrap(client)
-            await _drive(tally, client, adapter, provider, calls, concurrency)
+            await _drive(
+                tally=tally, client=client, adapter=adapter, provider=provider, calls=calls,
+                concurrency=concurrency,
+            )  # fmt: skip
             tally.attempts = len(sim.requests)
             await client.close()
         tallies.append(tally)

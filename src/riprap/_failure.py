@@ -7,10 +7,10 @@ current time is passed in, so an HTTP-date retry-after is exact under a fake clo
 
 from __future__ import annotations
 
-from datetime import UTC
 import email.utils
 import math
 from dataclasses import dataclass
+from datetime import UTC
 from typing import TYPE_CHECKING
 
 from riprap._kinds import RULES, Kind

@@ -12,6 +12,9 @@ itself refuses to go on. The tree::
     │   │                                    provider error is the __cause__
     │   └── RetryAfterBeyondDeadlineError    the provider asked to wait longer than
     │                                        the call has left
+    ├── UnexpectedResponseError              a 2xx whose body is not the API's answer
+    │                                        (a proxy's HTML page, say); the SDKs
+    │                                        return such a body as a plain `str`
     └── UnsupportedClientError (also TypeError)
                                              `wrap` was given something it cannot wrap
 
@@ -74,6 +77,14 @@ class RetryAfterBeyondDeadlineError(DeadlineExceededError):
         super().__init__(message, kind=kind, report=report)
         self.retry_after = retry_after
         self.remaining = remaining
+
+
+class UnexpectedResponseError(RiprapError):
+    """A successful status whose body is not the API's answer (kind `response_invalid`).
+
+    Both SDKs return a 2xx body with a non-JSON content type as a `str` instead of
+    raising; riprap treats it as the failure it is, and retries it once.
+    """
 
 
 class UnsupportedClientError(RiprapError, TypeError):

@@ -8,9 +8,8 @@ with `max_retries=0`: one retry layer, never two multiplying each other.
 
 from __future__ import annotations
 
-import logging
 import random as _random
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from riprap._call import LAST_REPORT, Engine, run_async, run_sync
 from riprap._clock import SystemClock
@@ -22,6 +21,7 @@ from riprap.policy import Retry, Timeouts
 from riprap.providers import adapter_for
 
 if TYPE_CHECKING:
+    import logging
     from collections.abc import Callable, Sequence
 
     from riprap._clock import Clock
@@ -58,11 +58,12 @@ def wrap(
         timeouts=timeouts,
         hooks=(LoggingHook(logger=logger), *hooks),
         clock=SystemClock() if clock is None else clock,
-        random=_random.Random().random if random is None else random,
+        # Jitter needs spread, not secrecy.
+        random=_random.Random().random if random is None else random,  # noqa: S311
         budget=None if retry.budget is None else RetryBudgetState(retry.budget),
         secrets=_secrets_of(raw),
     )
-    no_retries = raw.with_options(max_retries=0)  # type: ignore[attr-defined]
+    no_retries = raw.with_options(max_retries=0)
     return Wrapped(no_retries, engine, is_async=adapter.is_async(raw))  # type: ignore[return-value]
 
 
@@ -117,9 +118,9 @@ class _Node:
 
     __slots__ = (
         "_riprap_as_result",
+        "_riprap_async",
         "_riprap_cache",
         "_riprap_engine",
-        "_riprap_async",
         "_riprap_path",
         "_riprap_target",
     )
@@ -176,7 +177,7 @@ def _endpoint(method: Callable[..., Any], node: _Node) -> Callable[..., Any]:
                 return await run_async(engine, method, args, kwargs)
             try:
                 value = await run_async(engine, method, args, kwargs)
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 - becomes the Result, or is re-raised
                 return _result_of_error(error)
             return Result(value=value, error=None, report=_last())
 
@@ -187,7 +188,7 @@ def _endpoint(method: Callable[..., Any], node: _Node) -> Callable[..., Any]:
             return run_sync(engine, method, args, kwargs)
         try:
             value = run_sync(engine, method, args, kwargs)
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - becomes the Result, or is re-raised
             return _result_of_error(error)
         return Result(value=value, error=None, report=_last())
 
@@ -234,13 +235,13 @@ class Wrapped(_Node):
         kind = type(self._riprap_target).__qualname__
         return f"<riprap.wrap({kind}) provider={self._riprap_engine.adapter.name}>"
 
-    def __enter__(self) -> Wrapped:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self._riprap_target.close()
 
-    async def __aenter__(self) -> Wrapped:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

@@ -29,12 +29,12 @@ def test_success_parses_to_message(sim: Simulator, claude: anthropic.Anthropic) 
     assert sim.requests[0].provider == "anthropic"
 
 
-def test_success_carries_request_id(claude: anthropic.Anthropic) -> None:
+def test_success_carries_request_id(sim: Simulator, claude: anthropic.Anthropic) -> None:
     """Successful responses carry the request-id header the SDK exposes."""
     raw = claude.messages.with_raw_response.create(
         model="claude-test", max_tokens=64, messages=MESSAGES
     )
-    assert raw.headers["request-id"] == "req_sim_000000"
+    assert raw.headers["request-id"] == sim.requests[0].request_id == "req_sim_000000"
 
 
 def test_max_tokens_truncates(claude: anthropic.Anthropic) -> None:

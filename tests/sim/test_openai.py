@@ -46,9 +46,9 @@ def test_same_prompt_same_text_across_providers() -> None:
     assert default_text(MESSAGES) == default_text([{"role": "user", "content": "Hello, sim."}])
 
 
-def test_success_carries_request_id(gpt: openai.OpenAI) -> None:
+def test_success_carries_request_id(sim: Simulator, gpt: openai.OpenAI) -> None:
     """Successful responses carry x-request-id, which the SDK exposes as _request_id."""
-    assert _create(gpt)._request_id == "req_sim_000000"
+    assert _create(gpt)._request_id == sim.requests[0].request_id == "req_sim_000000"
 
 
 @pytest.mark.parametrize("legacy", [True, False])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from riprap.sim import Reply, Scenario
@@ -31,7 +33,7 @@ from riprap.sim import Reply, Scenario
         ({"usage": [1, 2]}, "usage"),
     ],
 )
-def test_reply_rejects_bad_values(kwargs: dict, field: str) -> None:
+def test_reply_rejects_bad_values(kwargs: dict[str, Any], field: str) -> None:
     """A bad Reply field raises ValueError naming the field."""
     with pytest.raises(ValueError, match=field):
         Reply(**kwargs)
@@ -65,7 +67,7 @@ def test_reply_is_hashable_and_comparable() -> None:
         ({"retry_after": -2}, "retry_after"),
     ],
 )
-def test_scenario_rejects_bad_values(kwargs: dict, field: str) -> None:
+def test_scenario_rejects_bad_values(kwargs: dict[str, Any], field: str) -> None:
     """A bad Scenario field raises ValueError naming the field."""
     with pytest.raises(ValueError, match=field):
         Scenario(**kwargs)

@@ -204,3 +204,34 @@ async def test_async_errors_and_hang() -> None:
             await o.chat.completions.create(
                 model="m", messages=[{"role": "user", "content": "x"}], timeout=0.3
             )
+
+
+def _raw_exchange(sim: Simulator, payload: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", sim.port), timeout=2.0) as conn:
+        conn.sendall(payload)
+        chunks = []
+        while chunk := conn.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_malformed_http_gets_400_and_close(sim: Simulator) -> None:
+    """Bytes that are not HTTP get a 400 and a closed connection, and are not recorded."""
+    response = _raw_exchange(sim, b"GARBAGE\r\n\r\n")
+    assert response.startswith(b"HTTP/1.1 400 ")
+    assert sim.requests == ()
+
+
+def test_invalid_json_body_is_400_and_keeps_script(sim: Simulator) -> None:
+    """A request body that is not JSON gets the provider's 400 without consuming the script."""
+    sim.script(Reply(status=529))
+    request = (
+        b"POST /v1/messages HTTP/1.1\r\nhost: x\r\nanthropic-version: 1\r\n"
+        b"connection: close\r\ncontent-length: 5\r\n\r\n{bad}"
+    )
+    response = _raw_exchange(sim, request)
+    assert response.startswith(b"HTTP/1.1 400 ")
+    assert b'"invalid_request_error"' in response
+    assert sim.pending == 1
+    assert sim.requests[0].body is None
+    assert sim.requests[0].raw_body == b"{bad}"

@@ -62,7 +62,6 @@ class LoggingHook:
             extra={"riprap": fields, "event": event.name, **fields},
         )
 
-
     def _level_of(self, event: Event) -> int:
         if isinstance(event, RetryScheduled) or (
             isinstance(event, AttemptEnded) and event.kind is not None

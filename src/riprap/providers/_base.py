@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from riprap._failure import Failure, clip_message, parse_retry_after, should_retry_override
 from riprap._kinds import RULES, Kind, kind_for_status
 from riprap._report import Usage
+from riprap.errors import UnexpectedResponseError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -71,9 +72,26 @@ class SdkAdapter:
             return self._plain(Kind.TIMEOUT, error, secrets)
         if isinstance(error, sdk.APIConnectionError):
             return self._plain(Kind.CONNECTION, error, secrets)
-        if isinstance(error, (sdk.APIResponseValidationError, json.JSONDecodeError)):
+        # A 2xx JSON body that does not parse escapes both SDKs as a bare JSONDecodeError.
+        if isinstance(
+            error, (sdk.APIResponseValidationError, json.JSONDecodeError, UnexpectedResponseError)
+        ):
             return self._plain(Kind.RESPONSE_INVALID, error, secrets)
         return None
+
+    def checked(self, value: Any) -> Any:
+        """`value`, if it is a response; `UnexpectedResponseError` if it is a raw body.
+
+        The SDKs hand back a 2xx body whose content type is not JSON (a proxy's HTML
+        page, a captive portal) as a plain `str`. None of the endpoints riprap wraps
+        returns text, so that is a failed attempt, not an answer.
+        """
+        if isinstance(value, (str, bytes)):
+            raise UnexpectedResponseError(
+                f"{self.name} answered with a {len(value)}-character non-JSON body where a "
+                "response object was expected"
+            )
+        return value
 
     def _plain(self, kind: Kind, error: BaseException, secrets: tuple[str, ...]) -> Failure:
         # The connection-level cause says more than the SDK's generic "Connection error."

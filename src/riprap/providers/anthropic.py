@@ -43,6 +43,7 @@ class AnthropicAdapter(SdkAdapter):
 
     def refine(self, kind: Kind, *, status: int, code: str | None, message: str) -> Kind:
         """Spend-limit 429s are quota; "prompt is too long" 400s are context overflow."""
+        del status  # the kind already says what the status said
         if kind is Kind.RATE_LIMITED and code in SPEND_LIMIT_CODES:
             return Kind.QUOTA_EXHAUSTED
         if kind is Kind.INVALID_REQUEST and CONTEXT_OVERFLOW_MARKER in message.lower():

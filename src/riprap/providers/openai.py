@@ -39,6 +39,7 @@ class OpenAIAdapter(SdkAdapter):
 
     def refine(self, kind: Kind, *, status: int, code: str | None, message: str) -> Kind:
         """Billing codes are quota at any status; `context_length_exceeded` is overflow."""
+        del status, message  # OpenAI's codes say it all; its messages are for people
         if code in QUOTA_CODES:
             return Kind.QUOTA_EXHAUSTED
         if code in CONTEXT_OVERFLOW_CODES:

@@ -101,6 +101,8 @@ class Reply:
         hang: Read the request and never answer; freed when the client closes.
         text: Assistant text of a success reply; None derives it from the request.
         usage: ``(input_tokens, output_tokens)`` of a success reply; None estimates it.
+        encoded_body: ``body`` as the bytes sent (None for the default), computed once here
+            so serving a scripted body costs nothing per request.
     """
 
     status: int = 200
@@ -186,7 +188,8 @@ class Scenario:
         seed: Seed of the per-request random draw.
         fault_rate: Probability, 0..1, that a request gets a fault instead of a success.
         faults: Relative weights over fault kinds: an HTTP status (400..599) or
-            ``"reset"``, ``"close"``, ``"hang"``, ``"bad_json"``.
+            ``"reset"``, ``"close"``, ``"hang"``, ``"bad_json"`` (a 200 with truncated JSON).
+            Default: equal weights over 429, 500, 503, 529 and ``"reset"``.
         latency: ``(low, high)`` seconds; each request waits a uniform draw from it.
         retry_after: If set, a ``retry-after`` header (seconds) on 429/503/529 faults.
     """
