@@ -15,7 +15,8 @@ EXPECTED = {
     "ConfigError", "DeadlineExceededError", "Event", "Fallback", "Hook", "Kind", "LoggingHook",
     "Result", "Retry", "RetryAfterBeyondDeadlineError", "RetryBudget", "RetryScheduled",
     "RiprapError", "Rule", "Stop", "Timeouts", "UnexpectedResponseError",
-    "UnsupportedClientError", "Usage", "__version__", "last_report", "report_of", "results", "with_policy", "wrap",
+    "UnsupportedClientError", "Usage", "__version__", "last_report", "report_of", "results",
+    "with_policy", "wrap",
 }  # fmt: skip
 
 
