@@ -204,8 +204,17 @@ def test_events_tell_the_whole_story(provider: str, sim: Simulator, clock: FakeC
         "riprap.attempt.ended",
         "riprap.retry.scheduled",
         "riprap.attempt.started",
+        "riprap.attempt.ended",
         "riprap.call.ended",
     ]
+    first, second = log.of(riprap.AttemptEnded)
+    assert (first.kind, first.status, first.request_id) == (
+        Kind.SERVER_ERROR,
+        503,
+        "req_sim_000000",
+    )
+    assert (second.kind, second.request_id) == (None, "req_sim_000001")
+    assert second.output_tokens is not None
     (retry,) = log.of(riprap.RetryScheduled)
     assert (retry.kind, retry.wait, retry.retry_after) == (Kind.SERVER_ERROR, 0.25, 0.25)
     (end,) = log.of(riprap.CallEnded)
@@ -273,3 +282,16 @@ def test_other_attributes_pass_through(sim: Simulator) -> None:
     assert client.base_url == raw.base_url
     assert "ANTHROPIC" not in repr(client)
     assert "riprap.wrap(Anthropic)" in repr(client)
+
+
+@PROVIDERS
+def test_methods_riprap_does_not_wrap_keep_the_sdks_own_retries(
+    provider: str, sim: Simulator
+) -> None:
+    """An unwrapped method (models.list) behaves as before wrap: the SDK retries it itself."""
+    sim.script(Reply(status=500), Reply())
+    raw = make_client(provider, sim, is_async=False, max_retries=1)
+    client = riprap.wrap(raw)
+    client.models.list()
+    assert len(sim.requests) == 2
+    assert client.models is raw.models

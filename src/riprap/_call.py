@@ -129,9 +129,10 @@ class CallState:
         now = engine.clock.now()
         usage = engine.adapter.usage(value)
         self.usage = usage if self.usage is None or usage is None else self.usage + usage
+        made = len(self.attempts) + 1
         self.attempts.append(
             Attempt(
-                number=len(self.attempts) + 1,
+                number=made,
                 kind=None,
                 status=None,
                 request_id=_request_id_of(value),
@@ -139,6 +140,22 @@ class CallState:
                 latency=now - self._attempt_started,
             )
         )
+        if engine.hooks:
+            engine.emit(
+                AttemptEnded(
+                    call_id=self.call_id,
+                    provider=engine.adapter.name,
+                    model=self.model,
+                    time=engine.clock.wall(),
+                    attempt=made,
+                    kind=None,
+                    status=None,
+                    request_id=self.attempts[-1].request_id,
+                    latency=now - self._attempt_started,
+                    input_tokens=None if usage is None else usage.input_tokens,
+                    output_tokens=None if usage is None else usage.output_tokens,
+                )
+            )
         self._end(now, ok=True, stop=None, failure=None)
         return value
 

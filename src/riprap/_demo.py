@@ -134,7 +134,9 @@ def _table(tallies: list[Tally], calls: int) -> str:
              f"{p50:.2f}", f"{worst:.1f}", f"{t.wall:.1f}", failures)
         )  # fmt: skip
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)) for r in rows]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 

@@ -8,7 +8,9 @@ with `max_retries=0`: one retry layer, never two multiplying each other.
 
 from __future__ import annotations
 
+import dataclasses
 import random as _random
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from riprap._call import LAST_REPORT, Engine, run_async, run_sync
@@ -64,7 +66,8 @@ def wrap(
         secrets=_secrets_of(raw),
     )
     no_retries = raw.with_options(max_retries=0)
-    return Wrapped(no_retries, engine, is_async=adapter.is_async(raw))  # type: ignore[return-value]
+    binding = _Binding(engine=engine, is_async=adapter.is_async(raw))
+    return Wrapped(no_retries, raw, binding)  # type: ignore[return-value]
 
 
 def with_policy(client: C, *, retry: Retry | None = None, timeouts: Timeouts | None = None) -> C:
@@ -74,13 +77,13 @@ def with_policy(client: C, *, retry: Retry | None = None, timeouts: Timeouts | N
     burst of calls with a looser policy must not escape it.
     """
     wrapped = _wrapped(client, "with_policy")
-    engine = wrapped._riprap_engine
+    engine = wrapped._riprap_binding.engine
     changes: dict[str, Any] = {}
     if retry is not None:
         changes["retry"] = retry
     if timeouts is not None:
         changes["timeouts"] = timeouts
-    return wrapped._riprap_copy(engine=_replace(engine, **changes))  # type: ignore[return-value]
+    return wrapped._riprap_copy(engine=dataclasses.replace(engine, **changes))  # type: ignore[return-value]
 
 
 def results(client: object) -> Any:
@@ -93,13 +96,8 @@ def last_report() -> CallReport | None:
     return LAST_REPORT.get()
 
 
-def _replace(engine: Engine, **changes: Any) -> Engine:
-    fields = {name: getattr(engine, name) for name in Engine.__dataclass_fields__}
-    return Engine(**{**fields, **changes})
-
-
 def _unwrap(client: object) -> Any:
-    return client._riprap_target if isinstance(client, Wrapped) else client
+    return client._riprap_original if isinstance(client, Wrapped) else client
 
 
 def _wrapped(client: object, what: str) -> Wrapped:
@@ -113,31 +111,35 @@ def _secrets_of(client: object) -> tuple[str, ...]:
     return tuple(s for s in found if isinstance(s, str) and s)
 
 
-class _Node:
-    """A proxy over one object in the client's attribute tree."""
+@dataclass(frozen=True, slots=True)
+class _Binding:
+    """What every proxy of one wrapped client shares."""
 
-    __slots__ = (
-        "_riprap_as_result",
-        "_riprap_async",
-        "_riprap_cache",
-        "_riprap_engine",
-        "_riprap_path",
-        "_riprap_target",
-    )
+    engine: Engine
+    is_async: bool
+    #: Endpoint calls return `Result`s instead of raising (`riprap.results`).
+    as_result: bool = False
+
+
+class _Node:
+    """A proxy over one object of the client's attribute tree.
+
+    It walks two trees in step: the SDK client with its retries off (`_riprap_target`),
+    whose endpoints riprap runs, and the caller's own client (`_riprap_original`), which
+    serves everything riprap does not wrap. So a method riprap does not handle yet (the
+    streaming helpers, files, batches) behaves exactly as it did before `wrap`, the SDK's
+    own retries included, instead of silently losing them.
+    """
+
+    __slots__ = ("_riprap_binding", "_riprap_cache", "_riprap_original", "_riprap_path",
+                 "_riprap_target")  # fmt: skip
 
     def __init__(
-        self,
-        target: Any,
-        engine: Engine,
-        *,
-        is_async: bool,
-        as_result: bool = False,
-        path: tuple[str, ...] = (),
+        self, target: Any, original: Any, binding: _Binding, path: tuple[str, ...] = ()
     ) -> None:
         self._riprap_target = target
-        self._riprap_engine = engine
-        self._riprap_async = is_async
-        self._riprap_as_result = as_result
+        self._riprap_original = original
+        self._riprap_binding = binding
         self._riprap_path = path
         self._riprap_cache: dict[str, Any] = {}
 
@@ -145,32 +147,30 @@ class _Node:
         cached = self._riprap_cache.get(name)
         if cached is not None:
             return cached
-        value = getattr(self._riprap_target, name)
         path = (*self._riprap_path, name)
-        adapter = self._riprap_engine.adapter
+        adapter = self._riprap_binding.engine.adapter
         if path in adapter.endpoints:
-            node: Any = _endpoint(value, self)
+            node: Any = _endpoint(getattr(self._riprap_target, name), self._riprap_binding)
         elif path in adapter.prefixes:
             node = _Node(
-                value,
-                self._riprap_engine,
-                is_async=self._riprap_async,
-                as_result=self._riprap_as_result,
-                path=path,
+                getattr(self._riprap_target, name),
+                getattr(self._riprap_original, name),
+                self._riprap_binding,
+                path,
             )
         else:
-            return value
+            return getattr(self._riprap_original, name)
         self._riprap_cache[name] = node
         return node
 
     def __dir__(self) -> list[str]:
-        return dir(self._riprap_target)
+        return dir(self._riprap_original)
 
 
-def _endpoint(method: Callable[..., Any], node: _Node) -> Callable[..., Any]:
-    engine = node._riprap_engine
-    as_result = node._riprap_as_result
-    if node._riprap_async:
+def _endpoint(method: Callable[..., Any], binding: _Binding) -> Callable[..., Any]:
+    engine = binding.engine
+    as_result = binding.as_result
+    if binding.is_async:
 
         async def call_async(*args: Any, **kwargs: Any) -> Any:
             if not as_result:
@@ -215,34 +215,42 @@ class Wrapped(_Node):
 
     __slots__ = ()
 
-    def _riprap_copy(self, **changes: Any) -> Wrapped:
+    def _riprap_copy(
+        self, *, engine: Engine | None = None, as_result: bool | None = None
+    ) -> Wrapped:
+        binding = self._riprap_binding
         return Wrapped(
-            changes.get("target", self._riprap_target),
-            changes.get("engine", self._riprap_engine),
-            is_async=self._riprap_async,
-            as_result=changes.get("as_result", self._riprap_as_result),
+            self._riprap_target,
+            self._riprap_original,
+            _Binding(
+                engine=binding.engine if engine is None else engine,
+                is_async=binding.is_async,
+                as_result=binding.as_result if as_result is None else as_result,
+            ),
         )
 
     def with_options(self, **options: Any) -> Wrapped:
-        """The SDK's `with_options`, still wrapped; the SDK's own retries stay off."""
-        options["max_retries"] = 0
-        return self._riprap_copy(target=self._riprap_target.with_options(**options))
+        """The SDK's `with_options`, still wrapped; riprap's calls keep the SDK's retries off."""
+        original = self._riprap_original.with_options(**options)
+        target = original.with_options(max_retries=0)
+        return Wrapped(target, original, self._riprap_binding)
 
     copy = with_options
 
     def __repr__(self) -> str:
         # Never the SDK client's repr or its attributes: they hold the API key.
-        kind = type(self._riprap_target).__qualname__
-        return f"<riprap.wrap({kind}) provider={self._riprap_engine.adapter.name}>"
+        kind = type(self._riprap_original).__qualname__
+        return f"<riprap.wrap({kind}) provider={self._riprap_binding.engine.adapter.name}>"
 
     def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._riprap_target.close()
+        # One connection pool serves both trees (`with_options` shares the HTTP client).
+        self._riprap_original.close()
 
     async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        await self._riprap_target.close()
+        await self._riprap_original.close()
