@@ -8,6 +8,7 @@ import pytest
 
 from riprap.sim import Simulator
 from riprap.testing import FakeClock
+from support import OPEN_CLIENTS
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -17,6 +18,14 @@ if TYPE_CHECKING:
 def anyio_backend() -> str:
     """Async tests run on asyncio (anyio's pytest plugin ships with the SDKs)."""
     return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    """Close the sync SDK clients a test made, so no pooled socket outlives it."""
+    yield
+    while OPEN_CLIENTS:
+        OPEN_CLIENTS.pop().close()
 
 
 @pytest.fixture

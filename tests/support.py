@@ -16,13 +16,26 @@ ANTHROPIC_KEY = "sk-ant-test-0000"
 OPENAI_KEY = "sk-test-0000"
 
 
+#: Sync clients made by `make_client` in the running test; conftest closes them after it,
+#: so no test leaks a pooled socket (pytest turns the ResourceWarning into an error).
+OPEN_CLIENTS: list[Any] = []
+
+
 def make_client(provider: str, sim: Simulator, *, is_async: bool, **options: Any) -> Any:
     """A real SDK client of `provider`, sync or async, pointed at `sim`."""
     if provider == "anthropic":
         cls: Any = anthropic.AsyncAnthropic if is_async else anthropic.Anthropic
-        return cls(api_key=options.pop("api_key", ANTHROPIC_KEY), base_url=sim.base_url, **options)
-    cls = openai.AsyncOpenAI if is_async else openai.OpenAI
-    return cls(api_key=options.pop("api_key", OPENAI_KEY), base_url=f"{sim.base_url}/v1", **options)
+        client = cls(
+            api_key=options.pop("api_key", ANTHROPIC_KEY), base_url=sim.base_url, **options
+        )
+    else:
+        cls = openai.AsyncOpenAI if is_async else openai.OpenAI
+        client = cls(
+            api_key=options.pop("api_key", OPENAI_KEY), base_url=f"{sim.base_url}/v1", **options
+        )
+    if not is_async:
+        OPEN_CLIENTS.append(client)
+    return client
 
 
 def create(provider: str, client: Any, **overrides: Any) -> Any:

@@ -56,23 +56,32 @@ def test_retry_after_is_honoured_with_small_positive_jitter() -> None:
     assert retry_after_wait(0.1, POLICY, 1.0) == pytest.approx(0.15)
 
 
+def decide_(
+    f: Failure,
+    *,
+    made: int = 1,
+    same_kind: int | None = None,
+    remaining: float = 60.0,
+    u: float = 0.5,
+    policy: Retry = POLICY,
+) -> GiveUp | RetryAfter:
+    """`decide` with the common arguments defaulted."""
+    return decide(
+        f, attempts_made=made, kind_attempts=made if same_kind is None else same_kind,
+        policy=policy, remaining=remaining, u=u,
+    )  # fmt: skip
+
+
 def test_not_retryable_gives_up_at_once() -> None:
     """A kind the table does not retry stops on the first attempt."""
-    decision = decide(
-        failure(Kind.AUTHENTICATION), attempts_made=1, policy=POLICY, remaining=60, u=0.5
+    assert decide_(failure(Kind.AUTHENTICATION)) == GiveUp(
+        Stop.NOT_RETRYABLE, "authentication is not retried"
     )
-    assert decision == GiveUp(Stop.NOT_RETRYABLE, "authentication is not retried")
 
 
 def test_server_may_forbid_a_retry_the_table_allows() -> None:
     """`retryable=False` (from x-should-retry: false) wins over the kind."""
-    decision = decide(
-        failure(Kind.SERVER_ERROR, retryable=False),
-        attempts_made=1,
-        policy=POLICY,
-        remaining=60,
-        u=0.5,
-    )
+    decision = decide_(failure(Kind.SERVER_ERROR, retryable=False))
     assert isinstance(decision, GiveUp)
     assert decision.stop is Stop.NOT_RETRYABLE
 
@@ -80,59 +89,56 @@ def test_server_may_forbid_a_retry_the_table_allows() -> None:
 def test_max_attempts_stops() -> None:
     """The policy's attempt count is a hard limit."""
     policy = Retry(max_attempts=3)
-    assert isinstance(
-        decide(failure(Kind.CONNECTION), attempts_made=2, policy=policy, remaining=60, u=0),
-        RetryAfter,
-    )
-    decision = decide(failure(Kind.CONNECTION), attempts_made=3, policy=policy, remaining=60, u=0)
+    assert isinstance(decide_(failure(Kind.CONNECTION), made=2, policy=policy), RetryAfter)
+    decision = decide_(failure(Kind.CONNECTION), made=3, policy=policy)
     assert decision == GiveUp(Stop.MAX_ATTEMPTS, "3 of 3 attempts used")
 
 
 def test_unparseable_response_is_retried_once() -> None:
-    """response_invalid allows two attempts whatever the policy says."""
-    assert isinstance(
-        decide(failure(Kind.RESPONSE_INVALID), attempts_made=1, policy=POLICY, remaining=60, u=0),
-        RetryAfter,
-    )
-    decision = decide(
-        failure(Kind.RESPONSE_INVALID), attempts_made=2, policy=POLICY, remaining=60, u=0
-    )
-    assert isinstance(decision, GiveUp)
-    assert decision.stop is Stop.MAX_ATTEMPTS
+    """response_invalid allows two such failures whatever the policy says."""
+    assert isinstance(decide_(failure(Kind.RESPONSE_INVALID), made=1), RetryAfter)
+    decision = decide_(failure(Kind.RESPONSE_INVALID), made=2)
+    assert decision == GiveUp(Stop.MAX_ATTEMPTS, "2 response_invalid failures, at most 2 allowed")
+
+
+def test_kind_cap_counts_only_that_kind() -> None:
+    """After two 500s, a first bad body is still retried."""
+    assert isinstance(decide_(failure(Kind.RESPONSE_INVALID), made=3, same_kind=1), RetryAfter)
 
 
 def test_retry_after_beyond_deadline_names_both_numbers() -> None:
     """A 30 s retry-after with 10 s left fails at once, saying 30 and 10."""
-    decision = decide(
-        failure(Kind.RATE_LIMITED, retry_after=30),
-        attempts_made=1,
-        policy=POLICY,
-        remaining=10,
-        u=0.5,
-    )
+    decision = decide_(failure(Kind.RATE_LIMITED, retry_after=30), remaining=10)
     assert isinstance(decision, GiveUp)
     assert decision.stop is Stop.RETRY_AFTER_BEYOND_DEADLINE
-    assert "30s" in decision.detail
-    assert "10s" in decision.detail
+    assert "wait 30s" in decision.detail
+    assert "only 10s remain" in decision.detail
 
 
 def test_retry_after_within_deadline_waits_at_least_as_asked() -> None:
     """A 2 s retry-after with time to spare waits 2 s plus jitter."""
-    decision = decide(
-        failure(Kind.RATE_LIMITED, retry_after=2),
-        attempts_made=1,
-        policy=POLICY,
-        remaining=10,
-        u=0.5,
-    )
-    assert decision == RetryAfter(2.1)
+    assert decide_(failure(Kind.RATE_LIMITED, retry_after=2), remaining=10) == RetryAfter(2.1)
 
 
-def test_backoff_that_would_cross_the_deadline_gives_up() -> None:
-    """A wait that leaves no useful time for an attempt stops the call."""
-    decision = decide(
-        failure(Kind.OVERLOADED), attempts_made=1, policy=POLICY, remaining=1.0, u=0.99
-    )
+def test_retry_after_is_a_floor_not_a_replacement() -> None:
+    """`retry-after: 0` on a 529 still gets the overload backoff."""
+    decision = decide_(failure(Kind.OVERLOADED, retry_after=0.0), made=3, u=0.5)
+    assert decision == RetryAfter(4.0)
+
+
+def test_jitter_is_cut_back_rather_than_ending_a_call_with_time_left() -> None:
+    """A long draw is shortened to leave room for an attempt; the call goes on."""
+    assert decide_(failure(Kind.OVERLOADED), made=3, remaining=5.0, u=0.9) == RetryAfter(4.75)
+    decision = decide_(failure(Kind.RATE_LIMITED, retry_after=9.7), remaining=10.0, u=0.99)
+    assert decision == RetryAfter(9.75)
+
+
+def test_no_room_for_another_attempt_gives_up() -> None:
+    """With less than an attempt's worth of time left, the call stops."""
+    decision = decide_(failure(Kind.OVERLOADED), remaining=0.2)
+    assert isinstance(decision, GiveUp)
+    assert decision.stop is Stop.DEADLINE
+    decision = decide_(failure(Kind.RATE_LIMITED, retry_after=9.9), remaining=10.0)
     assert isinstance(decision, GiveUp)
     assert decision.stop is Stop.DEADLINE
 
@@ -148,15 +154,9 @@ def test_no_decision_sleeps_past_the_deadline_or_before_retry_after(
     kind: Kind, made: int, remaining: float, retry_after: float | None, u: float
 ) -> None:
     """Every wait leaves time for an attempt, and never undercuts retry-after."""
-    decision = decide(
-        failure(kind, retry_after=retry_after),
-        attempts_made=made,
-        policy=POLICY,
-        remaining=remaining,
-        u=u,
-    )
+    decision = decide_(failure(kind, retry_after=retry_after), made=made, remaining=remaining, u=u)
     if isinstance(decision, RetryAfter):
-        assert decision.wait + MIN_ATTEMPT_SECONDS <= remaining
+        assert decision.wait + MIN_ATTEMPT_SECONDS <= remaining + 1e-9
         assert RULES[kind].retryable
         if retry_after is not None:
             assert decision.wait >= retry_after

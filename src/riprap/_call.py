@@ -10,10 +10,11 @@ from __future__ import annotations
 import contextvars
 import logging
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from riprap._report import Attempt, CallReport, Stop, Usage
+from riprap._report import Attempt, CallReport, Stop
 from riprap.decide import BUDGET_SPENT, GiveUp, RetryAfter, decide
 from riprap.errors import (
     DeadlineExceededError,
@@ -25,10 +26,12 @@ from riprap.observe import AttemptEnded, AttemptStarted, CallEnded, RetrySchedul
 from riprap.policy import default_deadline
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Mapping
+    from collections.abc import Awaitable, Callable
 
     from riprap._clock import Clock
     from riprap._failure import Failure
+    from riprap._kinds import Kind
+    from riprap._report import Usage
     from riprap.decide import RetryBudgetState
     from riprap.observe import Event, Hook
     from riprap.policy import Retry, Timeouts
@@ -36,10 +39,14 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger("riprap")
 
-#: The report of the last call made in this context (thread or task).
+#: The report of the last call finished in this context. A call made in another task
+#: (`asyncio.gather`, `wait_for`, a task group) sets it in that task's context only.
 LAST_REPORT: contextvars.ContextVar[CallReport | None] = contextvars.ContextVar(
     "riprap_last_report", default=None
 )
+
+#: The header the SDKs use to tell the provider which retry this is.
+RETRY_COUNT_HEADER = "x-stainless-retry-count"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -53,8 +60,6 @@ class Engine:
     clock: Clock
     random: Callable[[], float]
     budget: RetryBudgetState | None
-    #: The client's credentials, removed from any provider message riprap keeps.
-    secrets: tuple[str, ...]
 
     def emit(self, event: Event) -> None:
         """Give `event` to every hook; a failing hook is logged, never raised."""
@@ -68,26 +73,30 @@ class Engine:
 class CallState:
     """The state of one call's retry loop, and every decision made in it."""
 
-    def __init__(self, engine: Engine, kwargs: Mapping[str, Any]) -> None:
-        """Start a call: fix its deadline and attempt limit, and count it in the budget."""
+    def __init__(self, engine: Engine, client: Any, kwargs: Mapping[str, Any]) -> None:
+        """Start a call to `client`: fix its deadline and attempt limit, count it in the budget.
+
+        Raises what the SDK would raise for the same arguments before sending anything
+        (Anthropic refuses long non-streaming calls without an explicit timeout).
+        """
         self.engine = engine
+        self.client = client
         self.call_id = secrets.token_hex(6)
         model = kwargs.get("model")
         self.model = model if isinstance(model, str) else None
-        user_timeout = kwargs.get("timeout")
-        # A number the caller gave for this call replaces the scaled default; an SDK
-        # Timeout object is kept, but each of its parts is cut to the deadline.
-        self._user_timeout: object = None
-        if isinstance(user_timeout, (int, float)) and not isinstance(user_timeout, bool):
-            self.attempt_limit = float(user_timeout)
-        else:
-            self._user_timeout = user_timeout
-            self.attempt_limit = engine.timeouts.attempt_for(engine.adapter.max_tokens(kwargs))
+        adapter = engine.adapter
+        max_tokens = adapter.max_tokens(kwargs)
+        limit, self._shape = adapter.resolve_timeout(kwargs.get("timeout"), client)
+        if limit is None:
+            adapter.precheck(client, kwargs)
+            limit = engine.timeouts.attempt_for(max_tokens)
+        self.attempt_limit = limit
         self.started = engine.clock.now()
-        self.deadline = default_deadline(engine.retry, self.attempt_limit)
+        self.deadline = default_deadline(engine.retry, limit)
         self.deadline_at = self.started + self.deadline
         self.attempts: list[Attempt] = []
-        self.usage: Usage | None = None
+        self.report: CallReport | None = None
+        self._open = True
         self._attempt_started = self.started
         if engine.budget is not None:
             engine.budget.record_call(self.started)
@@ -99,64 +108,47 @@ class CallState:
         engine = self.engine
         now = engine.clock.now()
         self._attempt_started = now
+        number = len(self.attempts) + 1
         limit = min(self.attempt_limit, self.deadline_at - now)
-        if engine.hooks:
-            engine.emit(
-                AttemptStarted(
-                    call_id=self.call_id,
-                    provider=engine.adapter.name,
-                    model=self.model,
-                    time=engine.clock.wall(),
-                    attempt=len(self.attempts) + 1,
-                    timeout=limit,
-                )
+        engine.emit(
+            AttemptStarted(
+                call_id=self.call_id,
+                provider=engine.adapter.name,
+                model=self.model,
+                time=engine.clock.wall(),
+                attempt=number,
+                timeout=limit,
             )
-        return {**kwargs, "timeout": self._timeout_for(limit)}
+        )
+        attempt_kwargs = {**kwargs, "timeout": self._timeout(limit)}
+        if number > 1:
+            # Tell the provider this is a retry, as the SDK's own loop would.
+            given = kwargs.get("extra_headers")
+            headers = dict(given) if isinstance(given, Mapping) else {}
+            attempt_kwargs["extra_headers"] = {**headers, RETRY_COUNT_HEADER: str(number - 1)}
+        return attempt_kwargs
 
-    def _timeout_for(self, limit: float) -> object:
-        user = self._user_timeout
-        connect = self.engine.timeouts.connect
-        if user is None:
-            return self.engine.adapter.timeout(limit, connect)
-        # The caller's own Timeout object: keep its shape, cut every part to `limit`.
-        parts = {p: getattr(user, p, None) for p in ("connect", "read", "write", "pool")}
-        cut = {p: limit if v is None else min(float(v), limit) for p, v in parts.items()}
-        return type(user)(**cut)
+    def _timeout(self, limit: float) -> object:
+        adapter = self.engine.adapter
+        shape = self._shape
+        if shape is None:
+            return adapter.timeout(limit, connect=self.engine.timeouts.connect)
+        # The caller's own Timeout: keep its shape, cut every part to what is left.
+        parts = {p: getattr(shape, p) for p in ("connect", "read", "write", "pool")}
+        return adapter.sdk.Timeout(
+            **{p: limit if v is None else min(v, limit) for p, v in parts.items()}
+        )
+
+    def checked(self, value: Any) -> Any:
+        """The attempt's result if it is an answer; raises if it is a raw error page."""
+        return self.engine.adapter.checked(value)
 
     def succeeded(self, value: Any) -> Any:
         """Record the successful attempt and end the call; returns `value` untouched."""
-        engine = self.engine
-        now = engine.clock.now()
-        usage = engine.adapter.usage(value)
-        self.usage = usage if self.usage is None or usage is None else self.usage + usage
-        made = len(self.attempts) + 1
-        self.attempts.append(
-            Attempt(
-                number=made,
-                kind=None,
-                status=None,
-                request_id=_request_id_of(value),
-                started=self._attempt_started - self.started,
-                latency=now - self._attempt_started,
-            )
-        )
-        if engine.hooks:
-            engine.emit(
-                AttemptEnded(
-                    call_id=self.call_id,
-                    provider=engine.adapter.name,
-                    model=self.model,
-                    time=engine.clock.wall(),
-                    attempt=made,
-                    kind=None,
-                    status=None,
-                    request_id=self.attempts[-1].request_id,
-                    latency=now - self._attempt_started,
-                    input_tokens=None if usage is None else usage.input_tokens,
-                    output_tokens=None if usage is None else usage.output_tokens,
-                )
-            )
-        self._end(now, ok=True, stop=None, failure=None)
+        now = self.engine.clock.now()
+        usage = self.engine.adapter.usage(value)
+        self._record(now, None, request_id=_request_id_of(value), usage=usage)
+        self._end(now, ok=True, stop=None, failure=None, usage=usage)
         return value
 
     def failed(self, error: Exception) -> float | BaseException:
@@ -164,20 +156,20 @@ class CallState:
 
         The error is `error` itself (with the report attached) when riprap stops on a
         provider failure, or a riprap error caused by it when riprap refuses to go on.
+        An error that is not an API failure (a bad argument) is returned untouched.
         """
         engine = self.engine
-        failure = engine.adapter.classify(
-            error, now_epoch=engine.clock.wall(), secrets=engine.secrets
-        )
-        now = engine.clock.now()
+        secrets_ = engine.adapter.secrets_of(self.client)
+        failure = engine.adapter.classify(error, now_epoch=engine.clock.wall(), secrets=secrets_)
         if failure is None:
-            # Not an API failure (a bad argument, say): re-raise at once, as the SDK would.
-            self._end(now, ok=False, stop=None, failure=None)
+            self._open = False  # not an API failure: nothing to report, nothing to retry
             return error
+        now = engine.clock.now()
         made = len(self.attempts) + 1
         decision = decide(
             failure,
             attempts_made=made,
+            kind_attempts=1 + sum(a.kind is failure.kind for a in self.attempts),
             policy=engine.retry,
             remaining=self.deadline_at - now,
             u=engine.random(),
@@ -185,34 +177,89 @@ class CallState:
         if isinstance(decision, RetryAfter) and not self._withdraw(now):
             decision = BUDGET_SPENT
         wait = decision.wait if isinstance(decision, RetryAfter) else 0.0
-        self.attempts.append(
-            Attempt(
-                number=made,
-                kind=failure.kind,
-                status=failure.status,
-                request_id=failure.request_id,
-                started=self._attempt_started - self.started,
-                latency=now - self._attempt_started,
-                wait=wait,
-                retry_after=failure.retry_after,
-            )
-        )
-        if engine.hooks:
-            self._emit_failure(failure, made, now, decision)
+        self._record(now, failure, request_id=failure.request_id, wait=wait)
         if isinstance(decision, RetryAfter):
-            return decision.wait
+            engine.emit(
+                RetryScheduled(
+                    call_id=self.call_id,
+                    provider=engine.adapter.name,
+                    model=self.model,
+                    time=engine.clock.wall(),
+                    attempt=made,
+                    kind=failure.kind,
+                    wait=wait,
+                    retry_after=failure.retry_after,
+                )
+            )
+            return wait
         report = self._end(now, ok=False, stop=decision.stop, failure=failure)
+        scrub(error, secrets_)
         return self._final_error(error, failure, decision, report, self.deadline_at - now)
+
+    def abandoned(self) -> None:
+        """End a call interrupted from outside (cancelled, KeyboardInterrupt), if still open."""
+        if self._open:
+            last = self.attempts[-1].kind if self.attempts else None
+            self._end(self.engine.clock.now(), ok=False, stop=Stop.CANCELLED, kind=last)
 
     def _withdraw(self, now: float) -> bool:
         budget = self.engine.budget
         return budget is None or budget.try_withdraw(now)
 
+    def _record(
+        self,
+        now: float,
+        failure: Failure | None,
+        *,
+        request_id: str | None,
+        wait: float = 0.0,
+        usage: Usage | None = None,
+    ) -> None:
+        engine = self.engine
+        number = len(self.attempts) + 1
+        latency = now - self._attempt_started
+        self.attempts.append(
+            Attempt(
+                number=number,
+                kind=None if failure is None else failure.kind,
+                status=None if failure is None else failure.status,
+                request_id=request_id,
+                started=self._attempt_started - self.started,
+                latency=latency,
+                wait=wait,
+                retry_after=None if failure is None else failure.retry_after,
+            )
+        )
+        engine.emit(
+            AttemptEnded(
+                call_id=self.call_id,
+                provider=engine.adapter.name,
+                model=self.model,
+                time=engine.clock.wall(),
+                attempt=number,
+                kind=None if failure is None else failure.kind,
+                status=None if failure is None else failure.status,
+                request_id=request_id,
+                latency=latency,
+                input_tokens=None if usage is None else usage.input_tokens,
+                output_tokens=None if usage is None else usage.output_tokens,
+                error_message="" if failure is None else failure.message,
+            )
+        )
+
     # -- the end of the call ----------------------------------------------------------
 
     def _end(
-        self, now: float, *, ok: bool, stop: Stop | None, failure: Failure | None
+        self,
+        now: float,
+        *,
+        ok: bool,
+        stop: Stop | None,
+        failure: Failure | None = None,
+        usage: Usage | None = None,
+        kind: Kind | None = None,
     ) -> CallReport:
+        self._open = False
         engine = self.engine
         report = CallReport(
             call_id=self.call_id,
@@ -222,27 +269,26 @@ class CallState:
             ok=ok,
             elapsed=now - self.started,
             stop=stop,
-            usage=self.usage,
+            usage=usage,
         )
+        self.report = report
         LAST_REPORT.set(report)
-        if engine.hooks:
-            usage = self.usage
-            engine.emit(
-                CallEnded(
-                    call_id=self.call_id,
-                    provider=engine.adapter.name,
-                    model=self.model,
-                    time=engine.clock.wall(),
-                    ok=ok,
-                    attempts=len(self.attempts),
-                    elapsed=report.elapsed,
-                    kind=None if failure is None else failure.kind,
-                    stop=stop,
-                    request_ids=report.request_ids,
-                    input_tokens=None if usage is None else usage.input_tokens,
-                    output_tokens=None if usage is None else usage.output_tokens,
-                )
+        engine.emit(
+            CallEnded(
+                call_id=self.call_id,
+                provider=engine.adapter.name,
+                model=self.model,
+                time=engine.clock.wall(),
+                ok=ok,
+                attempts=len(self.attempts),
+                elapsed=report.elapsed,
+                kind=failure.kind if failure is not None else kind,
+                stop=stop,
+                request_ids=report.request_ids,
+                input_tokens=None if usage is None else usage.input_tokens,
+                output_tokens=None if usage is None else usage.output_tokens,
             )
+        )
         return report
 
     def _final_error(
@@ -253,7 +299,6 @@ class CallState:
         report: CallReport,
         remaining: float,
     ) -> BaseException:
-        scrub(error, self.engine.secrets)
         last = f"{failure.kind}" + (f" ({failure.status})" if failure.status else "")
         where = f"{report.provider} call {self.call_id}"
         final: BaseException
@@ -280,38 +325,6 @@ class CallState:
         final.__cause__ = error
         return final
 
-    def _emit_failure(self, failure: Failure, made: int, now: float, decision: object) -> None:
-        engine = self.engine
-        wall = engine.clock.wall()
-        provider = engine.adapter.name
-        engine.emit(
-            AttemptEnded(
-                call_id=self.call_id,
-                provider=provider,
-                model=self.model,
-                time=wall,
-                attempt=made,
-                kind=failure.kind,
-                status=failure.status,
-                request_id=failure.request_id,
-                latency=now - self._attempt_started,
-                error_message=failure.message,
-            )
-        )
-        if isinstance(decision, RetryAfter):
-            engine.emit(
-                RetryScheduled(
-                    call_id=self.call_id,
-                    provider=provider,
-                    model=self.model,
-                    time=wall,
-                    attempt=made,
-                    kind=failure.kind,
-                    wait=decision.wait,
-                    retry_after=failure.retry_after,
-                )
-            )
-
 
 def _request_id_of(value: object) -> str | None:
     request_id = getattr(value, "_request_id", None)
@@ -319,36 +332,45 @@ def _request_id_of(value: object) -> str | None:
 
 
 def run_sync(
-    engine: Engine, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    call: CallState, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Any:
-    """Call `fn` under the engine's policy, blocking the thread between attempts."""
-    call = CallState(engine, kwargs)
-    while True:
-        attempt_kwargs = call.begin(kwargs)
-        try:
-            value = engine.adapter.checked(fn(*args, **attempt_kwargs))
-        except Exception as error:  # noqa: BLE001 - classified; what is not ours is re-raised
-            outcome = call.failed(error)
-            if isinstance(outcome, BaseException):
-                raise outcome  # noqa: B904 - `error` itself, or a riprap error caused by it
-            engine.clock.sleep(outcome)
-            continue
-        return call.succeeded(value)
+    """Call `fn` under the call's policy, blocking the thread between attempts."""
+    try:
+        while True:
+            attempt_kwargs = call.begin(kwargs)
+            try:
+                value = call.checked(fn(*args, **attempt_kwargs))
+            except Exception as error:  # noqa: BLE001 - classified; what is not ours is re-raised
+                outcome = call.failed(error)
+                if isinstance(outcome, BaseException):
+                    raise outcome  # noqa: B904 - `error` itself, or a riprap error caused by it
+                call.engine.clock.sleep(outcome)
+                continue
+            return call.succeeded(value)
+    except BaseException:
+        call.abandoned()
+        raise
 
 
 async def run_async(
-    engine: Engine, fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...], kwargs: dict[str, Any]
+    call: CallState,
+    fn: Callable[..., Awaitable[Any]],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
 ) -> Any:
-    """Await `fn` under the engine's policy, suspending the task between attempts."""
-    call = CallState(engine, kwargs)
-    while True:
-        attempt_kwargs = call.begin(kwargs)
-        try:
-            value = engine.adapter.checked(await fn(*args, **attempt_kwargs))
-        except Exception as error:  # noqa: BLE001 - classified; what is not ours is re-raised
-            outcome = call.failed(error)
-            if isinstance(outcome, BaseException):
-                raise outcome  # noqa: B904 - `error` itself, or a riprap error caused by it
-            await engine.clock.asleep(outcome)
-            continue
-        return call.succeeded(value)
+    """Await `fn` under the call's policy, suspending the task between attempts."""
+    try:
+        while True:
+            attempt_kwargs = call.begin(kwargs)
+            try:
+                value = call.checked(await fn(*args, **attempt_kwargs))
+            except Exception as error:  # noqa: BLE001 - classified; what is not ours is re-raised
+                outcome = call.failed(error)
+                if isinstance(outcome, BaseException):
+                    raise outcome  # noqa: B904 - `error` itself, or a riprap error caused by it
+                await call.engine.clock.asleep(outcome)
+                continue
+            return call.succeeded(value)
+    except BaseException:
+        call.abandoned()
+        raise

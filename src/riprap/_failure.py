@@ -14,6 +14,7 @@ from datetime import UTC
 from typing import TYPE_CHECKING
 
 from riprap._kinds import RULES, Kind
+from riprap._redact import redact_text
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -101,10 +102,7 @@ def clip_message(text: str, *, secrets: tuple[str, ...] = ()) -> str:
     Providers echo parts of a bad key back ("Incorrect API key provided: sk-…"), so the
     secrets are removed before the text is cut: cutting first could leave half a key.
     """
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "[redacted]")
-    text = " ".join(text.split())
+    text = " ".join(redact_text(text, secrets).split())
     if len(text) > MESSAGE_LIMIT:
         return text[: MESSAGE_LIMIT - 1] + "…"
     return text

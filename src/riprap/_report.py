@@ -16,6 +16,8 @@ class Stop(enum.StrEnum):
     DEADLINE = "deadline"
     RETRY_AFTER_BEYOND_DEADLINE = "retry_after_beyond_deadline"
     RETRY_BUDGET = "retry_budget"
+    #: Interrupted from outside: the task was cancelled, or the thread interrupted.
+    CANCELLED = "cancelled"
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,39 +64,54 @@ def decide(
     failure: Failure,
     *,
     attempts_made: int,
+    kind_attempts: int,
     policy: Retry,
     remaining: float,
     u: float,
 ) -> Decision:
     """Decide what to do after a failed attempt.
 
-    `remaining` is the seconds left of the call's deadline; `u` a uniform draw in [0, 1).
-    The retry budget is asked last, by the caller, and only when this says retry: a
-    retry that would not happen anyway must not spend it.
+    `attempts_made` counts every attempt of the call so far, this one included;
+    `kind_attempts` those that failed with this failure's kind. `remaining` is the
+    seconds left of the call's deadline; `u` a uniform draw in [0, 1).
+
+    A wait never undercuts the provider's retry-after and never leaves less than
+    `MIN_ATTEMPT_SECONDS` for the next attempt: jitter that would cross the deadline is
+    cut back instead of ending a call that still has time. The retry budget is asked
+    last, by the caller, and only when this says retry: a retry that would not happen
+    anyway must not spend it.
     """
     if not failure.retryable:
         return GiveUp(Stop.NOT_RETRYABLE, f"{failure.kind} is not retried")
+    if attempts_made >= policy.max_attempts:
+        return GiveUp(Stop.MAX_ATTEMPTS, f"{attempts_made} of {policy.max_attempts} attempts used")
     kind_cap = RULES[failure.kind].max_attempts
-    limit = policy.max_attempts if kind_cap is None else min(policy.max_attempts, kind_cap)
-    if attempts_made >= limit:
-        return GiveUp(Stop.MAX_ATTEMPTS, f"{attempts_made} of {limit} attempts used")
+    if kind_cap is not None and kind_attempts >= kind_cap:
+        return GiveUp(
+            Stop.MAX_ATTEMPTS,
+            f"{kind_attempts} {failure.kind} failures, at most {kind_cap} allowed",
+        )
+    room = remaining - MIN_ATTEMPT_SECONDS
+    wait = backoff(failure.kind, attempts_made, policy, u)
+    floor = 0.0
     if failure.retry_after is not None:
-        if failure.retry_after >= remaining:
+        floor = failure.retry_after
+        if floor >= remaining:
             return GiveUp(
                 Stop.RETRY_AFTER_BEYOND_DEADLINE,
-                f"the provider asked to wait {failure.retry_after:.3g}s (retry-after) but "
-                f"only {remaining:.3g}s remain of the call's deadline",
+                f"the provider asked to wait {floor:.3g}s (retry-after) but only "
+                f"{remaining:.3g}s remain of the call's deadline",
             )
-        wait = retry_after_wait(failure.retry_after, policy, u)
-    else:
-        wait = backoff(failure.kind, attempts_made, policy, u)
-    if wait + MIN_ATTEMPT_SECONDS > remaining:
+        # A floor, not a replacement: `retry-after: 0` on every 529 must not turn the
+        # overload backoff into a hammering.
+        wait = max(wait, retry_after_wait(floor, policy, u))
+    if room <= 0 or floor > room:
         return GiveUp(
             Stop.DEADLINE,
-            f"the next attempt would start after waiting {wait:.3g}s, leaving less than "
-            f"{MIN_ATTEMPT_SECONDS}s of the {remaining:.3g}s that remain",
+            f"only {remaining:.3g}s remain, too little for another attempt after waiting "
+            f"{floor:.3g}s (an attempt needs at least {MIN_ATTEMPT_SECONDS}s)",
         )
-    return RetryAfter(wait)
+    return RetryAfter(max(floor, min(wait, room)))
 
 
 BUDGET_SPENT = GiveUp(Stop.RETRY_BUDGET, "the retry budget is spent (too many recent retries)")

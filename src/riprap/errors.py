@@ -26,6 +26,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from riprap._redact import redact
+
 if TYPE_CHECKING:
     from riprap._kinds import Kind
     from riprap._report import CallReport
@@ -116,24 +118,11 @@ def scrub(error: BaseException, secrets: tuple[str, ...]) -> None:
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        current.args = tuple(_scrubbed(a, secrets) for a in current.args)
+        current.args = tuple(redact(a, secrets) for a in current.args)
         for name in ("message", "api_message", "body"):
             if isinstance(getattr(current, name, None), (str, dict, list)):
-                setattr(current, name, _scrubbed(getattr(current, name), secrets))
+                setattr(current, name, redact(getattr(current, name), secrets))
         current = current.__cause__ or current.__context__
-
-
-def _scrubbed(value: object, secrets: tuple[str, ...]) -> object:
-    if isinstance(value, str):
-        for secret in secrets:
-            if secret:
-                value = value.replace(secret, "[redacted]")
-        return value
-    if isinstance(value, dict):
-        return {k: _scrubbed(v, secrets) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_scrubbed(v, secrets) for v in value]
-    return value
 
 
 def attach_report(error: BaseException, report: CallReport) -> None:

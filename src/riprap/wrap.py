@@ -2,18 +2,19 @@
 
 The proxy follows attribute paths from the client (`client.messages`, then `.create`);
 the methods the provider adapter lists as endpoints run under the retry loop, and
-everything else is the SDK's own object, untouched. The wrapped SDK client always runs
-with `max_retries=0`: one retry layer, never two multiplying each other.
+everything else is the caller's own SDK object, untouched. Endpoints run on a copy of
+the client with `max_retries=0`: one retry layer, never two multiplying each other.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import random as _random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
-from riprap._call import LAST_REPORT, Engine, run_async, run_sync
+from riprap._call import LAST_REPORT, CallState, Engine, run_async, run_sync
 from riprap._clock import SystemClock
 from riprap._result import Result
 from riprap.decide import RetryBudgetState
@@ -48,9 +49,10 @@ def wrap(
 ) -> C:
     """Wrap an `anthropic` or `openai` client (sync or async) so its calls survive failures.
 
-    The result has the client's interface and return types. `hooks` receive every event
-    (besides the logging hook, which logs to `logger`, default the "riprap" logger);
-    `clock` and `random` are for tests (`riprap.testing.FakeClock`).
+    The result has the client's interface and return types (`isinstance` included).
+    `hooks` receive every event, besides the logging hook, which logs to `logger`
+    (default: the "riprap" logger). `clock` and `random` are for tests
+    (`riprap.testing.FakeClock`). Wrapping a wrapped client wraps the SDK client once.
     """
     raw = _unwrap(client)
     adapter = adapter_for(raw)
@@ -63,24 +65,25 @@ def wrap(
         # Jitter needs spread, not secrecy.
         random=_random.Random().random if random is None else random,  # noqa: S311
         budget=None if retry.budget is None else RetryBudgetState(retry.budget),
-        secrets=_secrets_of(raw),
     )
-    no_retries = raw.with_options(max_retries=0)
     binding = _Binding(engine=engine, is_async=adapter.is_async(raw))
-    return Wrapped(no_retries, raw, binding)  # type: ignore[return-value]
+    return Wrapped(raw.with_options(max_retries=0), raw, binding)  # type: ignore[return-value]
 
 
 def with_policy(client: C, *, retry: Retry | None = None, timeouts: Timeouts | None = None) -> C:
-    """A copy of a wrapped client with another policy (per-call overrides).
+    """A copy of a wrapped client with another policy, for per-call overrides.
 
-    The copy shares the original's retry budget and hooks: a budget is per client, and a
-    burst of calls with a looser policy must not escape it.
+    The copy shares the original's hooks and, when its `Retry.budget` is the same, its
+    retry budget: a burst of calls with a looser policy must not escape the client's
+    budget. A `Retry` with another budget gets a budget of its own (or none).
     """
     wrapped = _wrapped(client, "with_policy")
     engine = wrapped._riprap_binding.engine
     changes: dict[str, Any] = {}
     if retry is not None:
         changes["retry"] = retry
+        if retry.budget != engine.retry.budget:
+            changes["budget"] = None if retry.budget is None else RetryBudgetState(retry.budget)
     if timeouts is not None:
         changes["timeouts"] = timeouts
     return wrapped._riprap_copy(engine=dataclasses.replace(engine, **changes))  # type: ignore[return-value]
@@ -92,7 +95,11 @@ def results(client: object) -> Any:
 
 
 def last_report() -> CallReport | None:
-    """The report of the last call riprap finished in this thread or task."""
+    """The report of the last call riprap finished in this thread or task.
+
+    A call made in another task (`asyncio.gather`, `wait_for`, a task group) sets it in
+    that task's context only; use `riprap.results` to get each call's report with it.
+    """
     return LAST_REPORT.get()
 
 
@@ -104,11 +111,6 @@ def _wrapped(client: object, what: str) -> Wrapped:
     if not isinstance(client, Wrapped):
         raise TypeError(f"riprap.{what}: expected a client made by riprap.wrap, got {client!r}")
     return client
-
-
-def _secrets_of(client: object) -> tuple[str, ...]:
-    found = (getattr(client, name, None) for name in ("api_key", "auth_token"))
-    return tuple(s for s in found if isinstance(s, str) and s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,37 +128,52 @@ class _Node:
 
     It walks two trees in step: the SDK client with its retries off (`_riprap_target`),
     whose endpoints riprap runs, and the caller's own client (`_riprap_original`), which
-    serves everything riprap does not wrap. So a method riprap does not handle yet (the
-    streaming helpers, files, batches) behaves exactly as it did before `wrap`, the SDK's
-    own retries included, instead of silently losing them.
+    serves everything riprap does not wrap. So a method riprap does not handle (files,
+    batches, the streaming helpers for now) behaves exactly as it did before `wrap`, the
+    SDK's own retries included, instead of silently losing them.
     """
 
     __slots__ = ("_riprap_binding", "_riprap_cache", "_riprap_original", "_riprap_path",
-                 "_riprap_target")  # fmt: skip
+                 "_riprap_root", "_riprap_target")  # fmt: skip
 
     def __init__(
-        self, target: Any, original: Any, binding: _Binding, path: tuple[str, ...] = ()
+        self,
+        target: Any,
+        original: Any,
+        binding: _Binding,
+        *,
+        root: Any,
+        path: tuple[str, ...] = (),
     ) -> None:
         self._riprap_target = target
         self._riprap_original = original
         self._riprap_binding = binding
+        #: The no-retries SDK client the endpoints below this node call through.
+        self._riprap_root = root
         self._riprap_path = path
         self._riprap_cache: dict[str, Any] = {}
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("_riprap_"):
+            # Only reached before __init__ ran (copy, pickle): never recurse into the cache.
+            raise AttributeError(name)
         cached = self._riprap_cache.get(name)
         if cached is not None:
             return cached
         path = (*self._riprap_path, name)
         adapter = self._riprap_binding.engine.adapter
+        node: Any
         if path in adapter.endpoints:
-            node: Any = _endpoint(getattr(self._riprap_target, name), self._riprap_binding)
+            node = _endpoint(
+                getattr(self._riprap_target, name), self._riprap_binding, self._riprap_root
+            )
         elif path in adapter.prefixes:
             node = _Node(
                 getattr(self._riprap_target, name),
                 getattr(self._riprap_original, name),
                 self._riprap_binding,
-                path,
+                root=self._riprap_root,
+                path=path,
             )
         else:
             return getattr(self._riprap_original, name)
@@ -167,39 +184,42 @@ class _Node:
         return dir(self._riprap_original)
 
 
-def _endpoint(method: Callable[..., Any], binding: _Binding) -> Callable[..., Any]:
+def _endpoint(method: Callable[..., Any], binding: _Binding, client: Any) -> Callable[..., Any]:
     engine = binding.engine
     as_result = binding.as_result
     if binding.is_async:
 
+        @functools.wraps(method)
         async def call_async(*args: Any, **kwargs: Any) -> Any:
+            call = CallState(engine, client, kwargs)
             if not as_result:
-                return await run_async(engine, method, args, kwargs)
+                return await run_async(call, method, args, kwargs)
             try:
-                value = await run_async(engine, method, args, kwargs)
+                value = await run_async(call, method, args, kwargs)
             except Exception as error:  # noqa: BLE001 - becomes the Result, or is re-raised
                 return _result_of_error(error)
-            return Result(value=value, error=None, report=_last())
+            return _result_of_value(value, call)
 
         return call_async
 
-    def call(*args: Any, **kwargs: Any) -> Any:
+    @functools.wraps(method)
+    def call_sync(*args: Any, **kwargs: Any) -> Any:
+        call = CallState(engine, client, kwargs)
         if not as_result:
-            return run_sync(engine, method, args, kwargs)
+            return run_sync(call, method, args, kwargs)
         try:
-            value = run_sync(engine, method, args, kwargs)
+            value = run_sync(call, method, args, kwargs)
         except Exception as error:  # noqa: BLE001 - becomes the Result, or is re-raised
             return _result_of_error(error)
-        return Result(value=value, error=None, report=_last())
+        return _result_of_value(value, call)
 
-    return call
+    return call_sync
 
 
-def _last() -> CallReport:
-    report = LAST_REPORT.get()
-    if report is None:  # pragma: no cover - every finished call sets it
+def _result_of_value(value: Any, call: CallState) -> Result[Any]:
+    if call.report is None:  # pragma: no cover - a successful call always ends with a report
         raise RuntimeError("riprap: a finished call left no report")
-    return report
+    return Result(value=value, error=None, report=call.report)
 
 
 def _result_of_error(error: Exception) -> Result[Any]:
@@ -214,6 +234,13 @@ class Wrapped(_Node):
     """The client as `riprap.wrap` returns it: the SDK client's interface, riprap's calls."""
 
     __slots__ = ()
+
+    def __init__(self, target: Any, original: Any, binding: _Binding) -> None:
+        super().__init__(target, original, binding, root=target)
+
+    @property  # type: ignore[misc]  # the proxy's class is the SDK client's, for isinstance
+    def __class__(self) -> type:
+        return type(self._riprap_original)
 
     def _riprap_copy(
         self, *, engine: Engine | None = None, as_result: bool | None = None
@@ -232,8 +259,7 @@ class Wrapped(_Node):
     def with_options(self, **options: Any) -> Wrapped:
         """The SDK's `with_options`, still wrapped; riprap's calls keep the SDK's retries off."""
         original = self._riprap_original.with_options(**options)
-        target = original.with_options(max_retries=0)
-        return Wrapped(target, original, self._riprap_binding)
+        return Wrapped(original.with_options(max_retries=0), original, self._riprap_binding)
 
     copy = with_options
 

@@ -59,7 +59,11 @@ class LoggingHook:
             "%s %s",
             event.name,
             text,
-            extra={"riprap": fields, "event": event.name, **fields},
+            extra={
+                "riprap": fields,
+                "event": event.name,
+                **{k: v for k, v in fields.items() if k not in _RESERVED},
+            },
         )
 
     def _level_of(self, event: Event) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import sys
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -30,11 +31,13 @@ def _load(package: str) -> SdkAdapter:
 
 def adapter_for(client: object) -> SdkAdapter:
     """The adapter for an SDK client, or `UnsupportedClientError` naming what it got."""
-    package = type(client).__module__.partition(".")[0]
-    if package in _ADAPTERS:
-        adapter = _load(package)
-        if adapter.owns(client):
-            return adapter
+    # Only SDKs already imported can have made `client`; a subclass of an SDK client
+    # defined in the user's own module is found this way too.
+    for package in _ADAPTERS:
+        if package in sys.modules:
+            adapter = _load(package)
+            if adapter.owns(client):
+                return adapter
     raise UnsupportedClientError(
         f"riprap.wrap: {type(client).__module__}.{type(client).__qualname__} is not a "
         "supported client; pass anthropic.Anthropic / AsyncAnthropic (pip install "

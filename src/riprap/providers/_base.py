@@ -38,22 +38,57 @@ class SdkAdapter:
     def __init__(self) -> None:
         """Import the SDK; the caller already knows it is installed (it has a client)."""
         self.sdk: ModuleType = importlib.import_module(self.module_name)
+        # Both SDKs send through httpx2, and let some of its errors escape unwrapped
+        # (a streamed error response cut mid-body is read outside the SDK's try).
+        self.httpx: ModuleType = importlib.import_module("httpx2")
         #: Every attribute path that leads to an endpoint, for the proxies to follow.
         self.prefixes: frozenset[tuple[str, ...]] = frozenset(
             path[:i] for path in self.endpoints for i in range(1, len(path))
         )
 
     def owns(self, client: object) -> bool:
-        """Whether `client` is this SDK's sync or async client."""
+        """Whether `client` is this SDK's sync or async client (or a subclass of one)."""
         return isinstance(client, (self.sdk.Client, self.sdk.AsyncClient))
 
     def is_async(self, client: object) -> bool:
         """Whether `client` is this SDK's async client."""
         return isinstance(client, self.sdk.AsyncClient)
 
-    def timeout(self, attempt: float, connect: float) -> object:
+    def timeout(self, attempt: float, *, connect: float) -> object:
         """The SDK's per-call timeout object for one attempt."""
         return self.sdk.Timeout(attempt, connect=min(connect, attempt))
+
+    def resolve_timeout(self, given: object, client: Any) -> tuple[float | None, Any]:
+        """The attempt limit the caller chose, and the SDK `Timeout` to keep the shape of.
+
+        A number given for the call, or a `Timeout` (its longest part is the limit), is
+        the caller's choice; so is a client built with a timeout other than the SDK's
+        default. Anything else (`NOT_GIVEN`, `None`) leaves the limit to riprap: `(None,
+        None)`. riprap never runs an attempt without a limit, so `None` is not "forever".
+        """
+        default = self.sdk.DEFAULT_TIMEOUT
+        for choice in (given, getattr(client, "timeout", None)):
+            chosen = choice is given  # the client's own timeout counts only if not the default
+            if isinstance(choice, (int, float)) and not isinstance(choice, bool):
+                if chosen or choice != default.read:
+                    return float(choice), None
+            elif isinstance(choice, self.sdk.Timeout) and (chosen or choice != default):
+                parts = [choice.connect, choice.read, choice.write, choice.pool]
+                known = [p for p in parts if p is not None]
+                return (max(known) if known else None), choice
+        return None, None
+
+    def precheck(self, client: Any, kwargs: Mapping[str, object]) -> None:
+        """Raise what the SDK would raise for these arguments before sending anything."""
+        del client, kwargs
+
+    def secrets_of(self, client: Any) -> tuple[str, ...]:
+        """The client's credentials as they are now (keys may be set or rotated late)."""
+        found = (getattr(client, name, None) for name in self.secret_attributes)
+        return tuple(s for s in found if isinstance(s, str) and s)
+
+    #: Client attributes that hold credentials, scrubbed from anything riprap emits.
+    secret_attributes: ClassVar[tuple[str, ...]] = ("api_key", "auth_token")
 
     # -- classification ---------------------------------------------------------------
 
@@ -65,18 +100,38 @@ class SdkAdapter:
         `None` means a programming error (a bad argument, say): riprap re-raises it at
         once, as the SDK would have.
         """
-        sdk = self.sdk
+        # The SDKs follow `__cause__` to decide on retries (middleware may wrap an API
+        # error); so does riprap, on the first link that is an API failure.
+        seen: set[int] = set()
+        current: BaseException | None = error
+        while current is not None and id(current) not in seen:
+            seen.add(id(current))
+            failure = self._classify_one(current, now_epoch=now_epoch, secrets=secrets)
+            if failure is not None:
+                return failure
+            current = current.__cause__
+        return None
+
+    def _classify_one(
+        self, error: BaseException, *, now_epoch: float, secrets: tuple[str, ...]
+    ) -> Failure | None:
+        sdk, httpx = self.sdk, self.httpx
         if isinstance(error, sdk.APIStatusError):
             return self._classify_status(error, now_epoch=now_epoch, secrets=secrets)
-        if isinstance(error, sdk.APITimeoutError):
+        if isinstance(error, (sdk.APITimeoutError, httpx.TimeoutException)):
             return self._plain(Kind.TIMEOUT, error, secrets)
-        if isinstance(error, sdk.APIConnectionError):
+        if isinstance(error, (sdk.APIConnectionError, httpx.TransportError)):
             return self._plain(Kind.CONNECTION, error, secrets)
         # A 2xx JSON body that does not parse escapes both SDKs as a bare JSONDecodeError.
         if isinstance(
             error, (sdk.APIResponseValidationError, json.JSONDecodeError, UnexpectedResponseError)
         ):
             return self._plain(Kind.RESPONSE_INVALID, error, secrets)
+        return self.classify_other(error, secrets)
+
+    def classify_other(self, error: BaseException, secrets: tuple[str, ...]) -> Failure | None:
+        """A provider's own exceptions outside the shared shapes; `None` by default."""
+        del error, secrets
         return None
 
     def checked(self, value: Any) -> Any:
@@ -154,7 +209,13 @@ class SdkAdapter:
             out = getattr(usage, "completion_tokens", None)
         if not isinstance(inp, int) and not isinstance(out, int):
             return None
-        return Usage(inp if isinstance(inp, int) else 0, out if isinstance(out, int) else 0)
+        inp = inp if isinstance(inp, int) else 0
+        # Anthropic counts cached prompt tokens apart from `input_tokens`; they were read.
+        for cached in ("cache_read_input_tokens", "cache_creation_input_tokens"):
+            extra = getattr(usage, cached, None)
+            if isinstance(extra, int):
+                inp += extra
+        return Usage(inp, out if isinstance(out, int) else 0)
 
     @staticmethod
     def max_tokens(kwargs: Mapping[str, object]) -> int | None:

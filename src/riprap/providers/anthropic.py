@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from riprap._kinds import Kind
 from riprap.providers._base import SdkAdapter, body_field
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from riprap._failure import Failure
 
 #: `error.details.error_code` values of a 429 that mean money, not rate: the
 #: organization's spend limit (`anthropic.types.shared.*_spend_limit_reached_error`).
@@ -16,6 +21,21 @@ SPEND_LIMIT_CODES = frozenset({"enforced_spend_limit_reached", "contract_spend_l
 #: it (the type is plain `invalid_request_error`), so this is the one place riprap reads
 #: a message to decide; the test suite pins it.
 CONTEXT_OVERFLOW_MARKER = "prompt is too long"
+
+#: `error.type` → kind, for errors that arrive without an error status: an `error` event
+#: inside a 200 stream (the SDK raises it as an APIStatusError with status 200).
+ERROR_TYPE_KINDS = {
+    "invalid_request_error": Kind.INVALID_REQUEST,
+    "authentication_error": Kind.AUTHENTICATION,
+    "billing_error": Kind.QUOTA_EXHAUSTED,
+    "permission_error": Kind.PERMISSION,
+    "not_found_error": Kind.NOT_FOUND,
+    "request_too_large": Kind.CONTEXT_OVERFLOW,
+    "rate_limit_error": Kind.RATE_LIMITED,
+    "api_error": Kind.SERVER_ERROR,
+    "overloaded_error": Kind.OVERLOADED,
+    "timeout_error": Kind.TIMEOUT,
+}
 
 
 class AnthropicAdapter(SdkAdapter):
@@ -33,6 +53,27 @@ class AnthropicAdapter(SdkAdapter):
         }
     )
 
+    def precheck(self, client: Any, kwargs: Mapping[str, object]) -> None:
+        """Refuse, as the SDK does, a non-streaming call that may take over 10 minutes.
+
+        The SDK skips its check when the caller sets a timeout; riprap always sets one,
+        so it runs the SDK's own check first.
+        """
+        max_tokens = self.max_tokens(kwargs)
+        check = getattr(client, "_calculate_nonstreaming_timeout", None)
+        if kwargs.get("stream") is True or max_tokens is None or check is None:
+            return
+        model = kwargs.get("model")
+        limits = getattr(self.sdk, "_constants", None)
+        table = getattr(limits, "MODEL_NONSTREAMING_TOKENS", {})
+        check(max_tokens, table.get(model) if isinstance(model, str) else None)
+
+    def classify_other(self, error: BaseException, secrets: tuple[str, ...]) -> Failure | None:
+        """`anthropic.RetryableError`: middleware asking for a retry, cause unknown."""
+        if isinstance(error, self.sdk.RetryableError):
+            return self._plain(Kind.SERVER_ERROR, error, secrets)
+        return None
+
     def error_code_and_message(self, error: Any) -> tuple[str | None, str]:
         """`error.details.error_code` (or `error.type`) and `error.message` of the body."""
         code = error.error_code or error.type
@@ -43,7 +84,8 @@ class AnthropicAdapter(SdkAdapter):
 
     def refine(self, kind: Kind, *, status: int, code: str | None, message: str) -> Kind:
         """Spend-limit 429s are quota; "prompt is too long" 400s are context overflow."""
-        del status  # the kind already says what the status said
+        if status < 400:  # noqa: PLR2004 - an error event inside a successful stream
+            return ERROR_TYPE_KINDS.get(code or "", Kind.SERVER_ERROR)
         if kind is Kind.RATE_LIMITED and code in SPEND_LIMIT_CODES:
             return Kind.QUOTA_EXHAUSTED
         if kind is Kind.INVALID_REQUEST and CONTEXT_OVERFLOW_MARKER in message.lower():

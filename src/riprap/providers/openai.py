@@ -21,6 +21,7 @@ class OpenAIAdapter(SdkAdapter):
     name: ClassVar[str] = "openai"
     module_name: ClassVar[str] = "openai"
     request_id_header: ClassVar[str] = "x-request-id"
+    secret_attributes: ClassVar[tuple[str, ...]] = ("api_key", "admin_api_key", "webhook_secret")
     endpoints: ClassVar[frozenset[tuple[str, ...]]] = frozenset(
         {
             ("chat", "completions", "create"),
