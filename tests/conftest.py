@@ -6,9 +6,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from redis_server import redis_url
 from riprap.sim import Simulator
 from riprap.testing import FakeClock
 from support import OPEN_CLIENTS
+
+__all__ = ["redis_url"]  # a session fixture, shared by every test directory
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
