@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from riprap._report import Attempt, CallReport, Stop
-from riprap.decide import BUDGET_SPENT, GiveUp, RetryAfter, decide
+from riprap.decide import BUDGET_SPENT, NOT_RESUMABLE, GiveUp, RetryAfter, decide
 from riprap.errors import (
     DeadlineExceededError,
     RetryAfterBeyondDeadlineError,
@@ -85,6 +85,7 @@ class CallState:
         model = kwargs.get("model")
         self.model = model if isinstance(model, str) else None
         adapter = engine.adapter
+        self.stream = kwargs.get("stream") is True
         max_tokens = adapter.max_tokens(kwargs)
         limit, self._shape = adapter.resolve_timeout(kwargs.get("timeout"), client)
         if limit is None:
@@ -95,6 +96,8 @@ class CallState:
         self.deadline = default_deadline(engine.retry, limit)
         self.deadline_at = self.started + self.deadline
         self.attempts: list[Attempt] = []
+        #: Tokens spent so far, summed over attempts that reported any.
+        self.usage: Usage | None = None
         self.report: CallReport | None = None
         self._open = True
         self._attempt_started = self.started
@@ -131,8 +134,15 @@ class CallState:
     def _timeout(self, limit: float) -> object:
         adapter = self.engine.adapter
         shape = self._shape
+        timeouts = self.engine.timeouts
+        if shape is None and self.stream:
+            # A stream's length is bounded by the deadline, its silences by the watchdog
+            # (riprap._watchdog); the socket's read timeout is only the backstop.
+            remaining = self.deadline_at - self.engine.clock.now()
+            read = min(max(timeouts.first_token, timeouts.idle), remaining)
+            return adapter.sdk.Timeout(remaining, read=read, connect=min(timeouts.connect, read))
         if shape is None:
-            return adapter.timeout(limit, connect=self.engine.timeouts.connect)
+            return adapter.timeout(limit, connect=timeouts.connect)
         # The caller's own Timeout: keep its shape, cut every part to what is left.
         parts = {p: getattr(shape, p) for p in ("connect", "read", "write", "pool")}
         return adapter.sdk.Timeout(
@@ -143,20 +153,34 @@ class CallState:
         """The attempt's result if it is an answer; raises if it is a raw error page."""
         return self.engine.adapter.checked(value)
 
-    def succeeded(self, value: Any) -> Any:
-        """Record the successful attempt and end the call; returns `value` untouched."""
+    def add_usage(self, usage: Usage | None) -> None:
+        """Count tokens an attempt spent (a stream's attempts report their own)."""
+        if usage is not None:
+            self.usage = usage if self.usage is None else self.usage + usage
+
+    def succeeded(
+        self, value: Any, *, request_id: str | None = None, usage: Usage | None = None
+    ) -> Any:
+        """Record the successful attempt and end the call; returns `value` untouched.
+
+        A stream passes its last attempt's `usage` and `request_id`; a plain response
+        carries its own.
+        """
         now = self.engine.clock.now()
-        usage = self.engine.adapter.usage(value)
-        self._record(now, None, request_id=_request_id_of(value), usage=usage)
-        self._end(now, ok=True, stop=None, failure=None, usage=usage)
+        usage = self.engine.adapter.usage(value) if usage is None else usage
+        self.add_usage(usage)
+        request_id = request_id or _request_id_of(value)
+        self._record(now, None, request_id=request_id, usage=usage)
+        self._end(now, ok=True, stop=None, failure=None)
         return value
 
-    def failed(self, error: Exception) -> float | BaseException:
+    def failed(self, error: Exception, *, can_retry: bool = True) -> float | BaseException:
         """Classify a failed attempt and decide: a wait before the next, or the error to raise.
 
         The error is `error` itself (with the report attached) when riprap stops on a
         provider failure, or a riprap error caused by it when riprap refuses to go on.
         An error that is not an API failure (a bad argument) is returned untouched.
+        `can_retry=False` records the failure and stops: a stream that cannot be resumed.
         """
         engine = self.engine
         secrets_ = engine.adapter.secrets_of(self.client)
@@ -174,6 +198,8 @@ class CallState:
             remaining=self.deadline_at - now,
             u=engine.random(),
         )
+        if not can_retry and isinstance(decision, RetryAfter):
+            decision = NOT_RESUMABLE
         if isinstance(decision, RetryAfter) and not self._withdraw(now):
             decision = BUDGET_SPENT
         wait = decision.wait if isinstance(decision, RetryAfter) else 0.0
@@ -256,11 +282,11 @@ class CallState:
         ok: bool,
         stop: Stop | None,
         failure: Failure | None = None,
-        usage: Usage | None = None,
         kind: Kind | None = None,
     ) -> CallReport:
         self._open = False
         engine = self.engine
+        usage = self.usage
         report = CallReport(
             call_id=self.call_id,
             provider=engine.adapter.name,

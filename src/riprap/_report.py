@@ -16,6 +16,8 @@ class Stop(enum.StrEnum):
     DEADLINE = "deadline"
     RETRY_AFTER_BEYOND_DEADLINE = "retry_after_beyond_deadline"
     RETRY_BUDGET = "retry_budget"
+    #: A stream failed after text reached the caller, and it cannot be resumed.
+    NOT_RESUMABLE = "not_resumable"
     #: Interrupted from outside: the task was cancelled, or the thread interrupted.
     CANCELLED = "cancelled"
 

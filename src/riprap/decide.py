@@ -115,6 +115,9 @@ def decide(
 
 
 BUDGET_SPENT = GiveUp(Stop.RETRY_BUDGET, "the retry budget is spent (too many recent retries)")
+NOT_RESUMABLE = GiveUp(
+    Stop.NOT_RESUMABLE, "the stream broke after output reached the caller and cannot be resumed"
+)
 
 
 class RetryBudgetState:

@@ -12,6 +12,12 @@ itself refuses to go on. The tree::
     │   │                                    provider error is the __cause__
     │   └── RetryAfterBeyondDeadlineError    the provider asked to wait longer than
     │                                        the call has left
+    ├── StreamInterruptedError               a stream broke after text reached the
+    │                                        caller and could not be resumed; carries
+    │                                        the partial text and usage
+    ├── StreamStalledError (also TimeoutError)
+    │                                        a stream was silent too long (first token
+    │                                        or between events); riprap cut it
     ├── UnexpectedResponseError              a 2xx whose body is not the API's answer
     │                                        (a proxy's HTML page, say); the SDKs
     │                                        return such a body as a plain `str`
@@ -30,7 +36,7 @@ from riprap._redact import redact
 
 if TYPE_CHECKING:
     from riprap._kinds import Kind
-    from riprap._report import CallReport
+    from riprap._report import CallReport, Usage
 
 _REPORT_ATTR = "_riprap_report"
 
@@ -79,6 +85,34 @@ class RetryAfterBeyondDeadlineError(DeadlineExceededError):
         super().__init__(message, kind=kind, report=report)
         self.retry_after = retry_after
         self.remaining = remaining
+
+
+class StreamInterruptedError(RiprapError):
+    """A stream failed after part of it reached the caller, and riprap could not resume it.
+
+    Raised instead of ending the stream as if it were complete. `partial_text` is the
+    text the caller already received; `usage` the tokens spent over every attempt.
+    """
+
+    partial_text: str
+    usage: Usage | None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        partial_text: str,
+        usage: Usage | None,
+        kind: Kind | None = None,
+        report: CallReport | None = None,
+    ) -> None:
+        super().__init__(message, kind=kind, report=report)
+        self.partial_text = partial_text
+        self.usage = usage
+
+
+class StreamStalledError(RiprapError, TimeoutError):
+    """A stream sent nothing for longer than its limit; riprap cut it (kind `timeout`)."""
 
 
 class UnexpectedResponseError(RiprapError):

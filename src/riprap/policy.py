@@ -143,6 +143,13 @@ class Timeouts:
     max_attempt: float = 600.0
     #: Output size assumed when a call sets no `max_tokens` (optional for OpenAI).
     assumed_output_tokens: int = 4096
+    #: Streams: longest wait from sending to the first token. Processing a full 200k-token
+    #: prompt takes tens of seconds before anything is generated.
+    first_token: float = 60.0
+    #: Streams: longest silence between events once tokens flow. Generation sends tokens
+    #: every few hundred milliseconds, and Anthropic adds pings; 30 s of nothing is a
+    #: stalled connection, not a slow model.
+    idle: float = 30.0
 
     def __post_init__(self) -> None:
         _positive("Timeouts", "connect", self.connect)
@@ -151,6 +158,8 @@ class Timeouts:
         _positive("Timeouts", "first_byte", self.first_byte)
         _nonnegative("Timeouts", "seconds_per_output_token", self.seconds_per_output_token)
         _positive("Timeouts", "max_attempt", self.max_attempt)
+        _positive("Timeouts", "first_token", self.first_token)
+        _positive("Timeouts", "idle", self.idle)
         _check(
             isinstance(self.assumed_output_tokens, int) and self.assumed_output_tokens >= 1,
             "Timeouts",

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 from riprap._call import LAST_REPORT, CallState, Engine, run_async, run_sync
 from riprap._clock import SystemClock
 from riprap._result import Result
+from riprap._stream import AsyncStream, Stream, StreamState
 from riprap.decide import RetryBudgetState
 from riprap.errors import report_of
 from riprap.observe import LoggingHook
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from riprap._clock import Clock
     from riprap._report import CallReport
     from riprap.observe import Hook
+    from riprap.providers._streams import StreamCodec
 
 C = TypeVar("C")
 
@@ -192,6 +194,9 @@ def _endpoint(method: Callable[..., Any], binding: _Binding, client: Any) -> Cal
         @functools.wraps(method)
         async def call_async(*args: Any, **kwargs: Any) -> Any:
             call = CallState(engine, client, kwargs)
+            codec = _stream_codec(call, as_result)
+            if codec is not None:
+                return await AsyncStream.start(StreamState(call, codec, kwargs), method, args)
             if not as_result:
                 return await run_async(call, method, args, kwargs)
             try:
@@ -205,6 +210,9 @@ def _endpoint(method: Callable[..., Any], binding: _Binding, client: Any) -> Cal
     @functools.wraps(method)
     def call_sync(*args: Any, **kwargs: Any) -> Any:
         call = CallState(engine, client, kwargs)
+        codec = _stream_codec(call, as_result)
+        if codec is not None:
+            return Stream(StreamState(call, codec, kwargs), method, args)
         if not as_result:
             return run_sync(call, method, args, kwargs)
         try:
@@ -214,6 +222,17 @@ def _endpoint(method: Callable[..., Any], binding: _Binding, client: Any) -> Cal
         return _result_of_value(value, call)
 
     return call_sync
+
+
+def _stream_codec(call: CallState, as_result: bool) -> StreamCodec | None:  # noqa: FBT001
+    if not call.stream:
+        return None
+    if as_result:
+        raise TypeError(
+            "riprap.results(...) does not take stream=True: a stream's outcome is known only "
+            "once it is read; iterate it and catch riprap.StreamInterruptedError"
+        )
+    return call.engine.adapter.stream_codec
 
 
 def _result_of_value(value: Any, call: CallState) -> Result[Any]:

@@ -16,11 +16,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from riprap._failure import Failure, clip_message, parse_retry_after, should_retry_override
 from riprap._kinds import RULES, Kind, kind_for_status
 from riprap._report import Usage
-from riprap.errors import UnexpectedResponseError
+from riprap.errors import StreamInterruptedError, StreamStalledError, UnexpectedResponseError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from types import ModuleType
+
+    from riprap.providers._streams import StreamCodec
 
 
 class SdkAdapter:
@@ -34,6 +36,8 @@ class SdkAdapter:
     endpoints: ClassVar[frozenset[tuple[str, ...]]]
     #: The header that carries the provider's request id.
     request_id_header: ClassVar[str]
+    #: How this provider's stream events read (`None`: streams pass through unchanged).
+    stream_codec: ClassVar[StreamCodec | None] = None
 
     def __init__(self) -> None:
         """Import the SDK; the caller already knows it is installed (it has a client)."""
@@ -41,6 +45,19 @@ class SdkAdapter:
         # Both SDKs send through httpx2, and let some of its errors escape unwrapped
         # (a streamed error response cut mid-body is read outside the SDK's try).
         self.httpx: ModuleType = importlib.import_module("httpx2")
+        sdk, httpx = self.sdk, self.httpx
+        #: Failures without a status, in the order they are tested (subclasses first:
+        #: the SDKs' timeout error is a connection error).
+        self._shapes: tuple[tuple[tuple[type[BaseException], ...], Kind], ...] = (
+            ((sdk.APITimeoutError, httpx.TimeoutException, StreamStalledError), Kind.TIMEOUT),
+            ((sdk.APIConnectionError, httpx.TransportError), Kind.CONNECTION),
+            ((StreamInterruptedError,), Kind.STREAM_INTERRUPTED),
+            # A 2xx JSON body that does not parse escapes both SDKs as a bare JSONDecodeError.
+            (
+                (sdk.APIResponseValidationError, json.JSONDecodeError, UnexpectedResponseError),
+                Kind.RESPONSE_INVALID,
+            ),
+        )
         #: Every attribute path that leads to an endpoint, for the proxies to follow.
         self.prefixes: frozenset[tuple[str, ...]] = frozenset(
             path[:i] for path in self.endpoints for i in range(1, len(path))
@@ -115,18 +132,11 @@ class SdkAdapter:
     def _classify_one(
         self, error: BaseException, *, now_epoch: float, secrets: tuple[str, ...]
     ) -> Failure | None:
-        sdk, httpx = self.sdk, self.httpx
-        if isinstance(error, sdk.APIStatusError):
+        if isinstance(error, self.sdk.APIStatusError):
             return self._classify_status(error, now_epoch=now_epoch, secrets=secrets)
-        if isinstance(error, (sdk.APITimeoutError, httpx.TimeoutException)):
-            return self._plain(Kind.TIMEOUT, error, secrets)
-        if isinstance(error, (sdk.APIConnectionError, httpx.TransportError)):
-            return self._plain(Kind.CONNECTION, error, secrets)
-        # A 2xx JSON body that does not parse escapes both SDKs as a bare JSONDecodeError.
-        if isinstance(
-            error, (sdk.APIResponseValidationError, json.JSONDecodeError, UnexpectedResponseError)
-        ):
-            return self._plain(Kind.RESPONSE_INVALID, error, secrets)
+        for types, kind in self._shapes:
+            if isinstance(error, types):
+                return self._plain(kind, error, secrets)
         return self.classify_other(error, secrets)
 
     def classify_other(self, error: BaseException, secrets: tuple[str, ...]) -> Failure | None:

@@ -6,11 +6,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from riprap._kinds import Kind
 from riprap.providers._base import SdkAdapter, body_field
+from riprap.providers._streams import AnthropicStreamCodec
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from riprap._failure import Failure
+    from riprap.providers._streams import StreamCodec
 
 #: `error.details.error_code` values of a 429 that mean money, not rate: the
 #: organization's spend limit (`anthropic.types.shared.*_spend_limit_reached_error`).
@@ -44,6 +46,7 @@ class AnthropicAdapter(SdkAdapter):
     name: ClassVar[str] = "anthropic"
     module_name: ClassVar[str] = "anthropic"
     request_id_header: ClassVar[str] = "request-id"
+    stream_codec: ClassVar[StreamCodec | None] = AnthropicStreamCodec()
     endpoints: ClassVar[frozenset[tuple[str, ...]]] = frozenset(
         {
             ("messages", "create"),

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from riprap._kinds import Kind
 from riprap.providers._base import SdkAdapter, body_field
+from riprap.providers._streams import OpenAIStreamCodec
+
+if TYPE_CHECKING:
+    from riprap.providers._streams import StreamCodec
 
 #: Error codes that mean the account cannot pay, whatever the status (OpenAI sends
 #: `insufficient_quota` with a 429). Waiting does not help: `quota_exhausted`.
@@ -21,6 +25,7 @@ class OpenAIAdapter(SdkAdapter):
     name: ClassVar[str] = "openai"
     module_name: ClassVar[str] = "openai"
     request_id_header: ClassVar[str] = "x-request-id"
+    stream_codec: ClassVar[StreamCodec | None] = OpenAIStreamCodec()
     secret_attributes: ClassVar[tuple[str, ...]] = ("api_key", "admin_api_key", "webhook_secret")
     endpoints: ClassVar[frozenset[tuple[str, ...]]] = frozenset(
         {
