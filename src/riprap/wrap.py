@@ -165,7 +165,10 @@ class _Node:
         path = (*self._riprap_path, name)
         adapter = self._riprap_binding.engine.adapter
         node: Any
-        if path in adapter.endpoints:
+        helper = adapter.helpers.get(path)
+        if helper is not None:
+            node = _helper(helper, self, getattr(self._riprap_original, name))
+        elif path in adapter.endpoints:
             node = _endpoint(
                 getattr(self._riprap_target, name), self._riprap_binding, self._riprap_root
             )
@@ -184,6 +187,18 @@ class _Node:
 
     def __dir__(self) -> list[str]:
         return dir(self._riprap_original)
+
+
+def _helper(
+    build: Callable[..., Any], node: _Node, original: Callable[..., Any]
+) -> Callable[..., Any]:
+    is_async = node._riprap_binding.is_async
+
+    @functools.wraps(original)
+    def helper(**kwargs: Any) -> Any:
+        return build(node, original, is_async=is_async, kwargs=kwargs)
+
+    return helper
 
 
 def _endpoint(method: Callable[..., Any], binding: _Binding, client: Any) -> Callable[..., Any]:

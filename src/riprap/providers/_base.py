@@ -19,7 +19,7 @@ from riprap._report import Usage
 from riprap.errors import StreamInterruptedError, StreamStalledError, UnexpectedResponseError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
     from types import ModuleType
 
     from riprap.providers._streams import StreamCodec
@@ -38,6 +38,9 @@ class SdkAdapter:
     request_id_header: ClassVar[str]
     #: How this provider's stream events read (`None`: streams pass through unchanged).
     stream_codec: ClassVar[StreamCodec | None] = None
+    #: The SDK's streaming helpers riprap rebuilds over its own streams, by attribute path:
+    #: `(resource node, the caller's own method, is_async, kwargs) -> the SDK's manager`.
+    helpers: ClassVar[Mapping[tuple[str, ...], Callable[..., Any]]] = {}
 
     def __init__(self) -> None:
         """Import the SDK; the caller already knows it is installed (it has a client)."""
@@ -60,7 +63,7 @@ class SdkAdapter:
         )
         #: Every attribute path that leads to an endpoint, for the proxies to follow.
         self.prefixes: frozenset[tuple[str, ...]] = frozenset(
-            path[:i] for path in self.endpoints for i in range(1, len(path))
+            path[:i] for path in (*self.endpoints, *self.helpers) for i in range(1, len(path))
         )
 
     def owns(self, client: object) -> bool:

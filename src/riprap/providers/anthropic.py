@@ -6,10 +6,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from riprap._kinds import Kind
 from riprap.providers._base import SdkAdapter, body_field
+from riprap.providers._helpers import anthropic_messages_stream
 from riprap.providers._streams import AnthropicStreamCodec
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from riprap._failure import Failure
     from riprap.providers._streams import StreamCodec
@@ -47,6 +48,9 @@ class AnthropicAdapter(SdkAdapter):
     module_name: ClassVar[str] = "anthropic"
     request_id_header: ClassVar[str] = "request-id"
     stream_codec: ClassVar[StreamCodec | None] = AnthropicStreamCodec()
+    helpers: ClassVar[Mapping[tuple[str, ...], Callable[..., Any]]] = {
+        ("messages", "stream"): anthropic_messages_stream,
+    }
     endpoints: ClassVar[frozenset[tuple[str, ...]]] = frozenset(
         {
             ("messages", "create"),

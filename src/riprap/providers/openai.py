@@ -6,9 +6,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from riprap._kinds import Kind
 from riprap.providers._base import SdkAdapter, body_field
+from riprap.providers._helpers import openai_chat_stream
 from riprap.providers._streams import OpenAIStreamCodec
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
     from riprap.providers._streams import StreamCodec
 
 #: Error codes that mean the account cannot pay, whatever the status (OpenAI sends
@@ -26,6 +29,9 @@ class OpenAIAdapter(SdkAdapter):
     module_name: ClassVar[str] = "openai"
     request_id_header: ClassVar[str] = "x-request-id"
     stream_codec: ClassVar[StreamCodec | None] = OpenAIStreamCodec()
+    helpers: ClassVar[Mapping[tuple[str, ...], Callable[..., Any]]] = {
+        ("chat", "completions", "stream"): openai_chat_stream,
+    }
     secret_attributes: ClassVar[tuple[str, ...]] = ("api_key", "admin_api_key", "webhook_secret")
     endpoints: ClassVar[frozenset[tuple[str, ...]]] = frozenset(
         {
