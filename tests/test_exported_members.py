@@ -14,7 +14,8 @@ EXPECTED = {
     "RULES", "Attempt", "AttemptEnded", "AttemptStarted", "CallEnded", "CallReport",
     "ConfigError", "DeadlineExceededError", "Event", "Fallback", "Hook", "Kind", "LoggingHook",
     "Result", "Retry", "RetryAfterBeyondDeadlineError", "RetryBudget", "RetryScheduled",
-    "RiprapError", "Rule", "Stop", "Timeouts", "UnexpectedResponseError",
+    "RiprapError", "Rule", "Stop", "StreamInterruptedError", "StreamStalledError",
+    "Timeouts", "UnexpectedResponseError",
     "UnsupportedClientError", "Usage", "__version__", "last_report", "report_of", "results",
     "with_policy", "wrap",
 }  # fmt: skip

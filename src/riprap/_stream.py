@@ -50,6 +50,7 @@ class StreamState:
         self.codec = codec
         self.kwargs = kwargs
         self.text = ""  # what reached the caller
+        #: Whether anything past the preamble (which a new attempt repeats) reached the caller.
         self.delivered = False
         self.resumable = codec.resumable
         self._seen: set[tuple[str, int]] = set()
@@ -99,12 +100,12 @@ class StreamState:
         key = codec.key(event)
         if key is not None and key in self._seen:
             return None  # the resumed stream repeats what the caller already has
-        text = codec.text(event)
-        if text is not None:
+        text = codec.text(event)  # OpenAI's first chunk carries "" with the role: no token
+        if text:
             self._flowing = True  # the first token came: from now on, silences count
         if self._flowing and self._watch is not None:
             self._watch.expires = self._expiry(self.call.engine.timeouts.idle)
-        if text is not None:
+        if text:
             text = self._unrepeat(text)
             if not text:
                 return None
@@ -112,9 +113,10 @@ class StreamState:
             self.text += text
         if self.call.usage is not None:  # earlier attempts spent tokens too
             event = codec.with_usage(event, self.call.usage + self._usage)
-        if key is not None:
+        if key is None:
+            self.delivered = True  # output, not just the preamble a retry would repeat
+        else:
             self._seen.add(key)
-        self.delivered = True
         return event
 
     def _unrepeat(self, text: str) -> str:

@@ -141,7 +141,11 @@ class AnthropicStreamCodec:
 
 
 class OpenAIStreamCodec:
-    """Chat Completions chunks: no prefill to resume with, so a break after output fails."""
+    """Chat Completions chunks: no prefill to resume with, so a break after output fails.
+
+    A break after only the opening chunk (the role) is restarted: that chunk is all a
+    new attempt repeats, and it is dropped the second time.
+    """
 
     resumable: ClassVar[bool] = False
 
@@ -173,8 +177,13 @@ class OpenAIStreamCodec:
 
     @staticmethod
     def key(event: Any) -> tuple[str, int] | None:
-        """Never resumed, so nothing to de-duplicate."""
-        del event
+        """The opening chunk (the role, no content): a restarted stream repeats it."""
+        choices = getattr(event, "choices", None) or []
+        if len(choices) != 1 or choices[0].finish_reason is not None:
+            return None
+        delta = choices[0].delta
+        if delta.role and not delta.content and not delta.tool_calls:
+            return ("role", choices[0].index)
         return None
 
     @staticmethod

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from riprap._kinds import Kind
+from riprap._failure import Failure, clip_message
+from riprap._kinds import RULES, Kind
 from riprap.providers._base import SdkAdapter, body_field
 from riprap.providers._helpers import openai_chat_stream
 from riprap.providers._streams import OpenAIStreamCodec
@@ -17,6 +18,15 @@ if TYPE_CHECKING:
 #: Error codes that mean the account cannot pay, whatever the status (OpenAI sends
 #: `insufficient_quota` with a 429). Waiting does not help: `quota_exhausted`.
 QUOTA_CODES = frozenset({"insufficient_quota", "billing_hard_limit_reached"})
+
+#: `error.code` / `error.type` of an error event inside a stream → kind; anything else
+#: the server sends mid-stream is taken as its own transient failure.
+STREAM_ERROR_KINDS = {
+    "rate_limit_exceeded": Kind.RATE_LIMITED,
+    "insufficient_quota": Kind.QUOTA_EXHAUSTED,
+    "invalid_request_error": Kind.INVALID_REQUEST,
+    "context_length_exceeded": Kind.CONTEXT_OVERFLOW,
+}
 
 #: The error code OpenAI sends with a 400 for a prompt over the context window.
 CONTEXT_OVERFLOW_CODES = frozenset({"context_length_exceeded", "string_above_max_length"})
@@ -40,6 +50,20 @@ class OpenAIAdapter(SdkAdapter):
             ("embeddings", "create"),
         }
     )
+
+    def classify_other(self, error: BaseException, secrets: tuple[str, ...]) -> Failure | None:
+        """An error event inside a 200 stream: the SDK raises a bare `APIError` with its body."""
+        if not isinstance(error, self.sdk.APIError):
+            return None
+        code = error.code or error.type
+        kind = STREAM_ERROR_KINDS.get(code or "", Kind.SERVER_ERROR)
+        return Failure(
+            kind=kind,
+            retryable=RULES[kind].retryable,
+            provider=self.name,
+            error_code=code,
+            message=clip_message(str(error.message), secrets=secrets),
+        )
 
     def error_code_and_message(self, error: Any) -> tuple[str | None, str]:
         """`error.code` (or `error.type`) and `error.message`; the SDK unwraps `error`."""
