@@ -223,3 +223,62 @@ def test_slow_first_token_counts_against_first_token(provider: str, sim: Simulat
     slow, _ok = log.of(riprap.AttemptEnded)
     assert slow.kind is Kind.TIMEOUT
     assert 0.4 <= slow.latency < 0.4 + 0.5
+
+
+@MODES
+def test_openai_error_event_mid_stream_is_classified(
+    is_async: bool, sim: Simulator, clock: FakeClock
+) -> None:
+    """A `data: {"error": …}` event after output: interrupted, kind from the error."""
+    sim.script(Reply(stream_error_after=3), Reply())
+    with pytest.raises(riprap.StreamInterruptedError) as info:
+        stream_text("openai", sim, is_async=is_async, wrap=wrapper(clock))
+    assert info.value.kind is Kind.SERVER_ERROR
+    assert info.value.partial_text == " ".join(EXPECTED.split()[:3])
+
+
+def test_anthropic_stream_helper_async(sim: Simulator, clock: FakeClock) -> None:
+    """The async `messages.stream()` helper is resumed the same way."""
+    sim.script(Reply(stream_cut_after=5), Reply())
+
+    async def go() -> tuple[str, Any]:
+        client = riprap.wrap(make_client("anthropic", sim, is_async=True), clock=clock)
+        try:
+            async with client.messages.stream(
+                model="claude-sim", max_tokens=MAX_TOKENS, messages=MESSAGES
+            ) as s:
+                text = "".join([t async for t in s.text_stream])
+                return text, await s.get_final_message()
+        finally:
+            await client.close()
+
+    text, final = asyncio.run(go())
+    assert text == EXPECTED
+    assert final.content[0].text == EXPECTED
+    assert len(sim.requests) == 2
+
+
+@MODES
+def test_openai_stream_helper_retries_before_output(
+    is_async: bool, sim: Simulator, clock: FakeClock
+) -> None:
+    """`chat.completions.stream()` runs its attempts through riprap: a 503 first is retried."""
+    sim.script(Reply(status=503), Reply())
+    kwargs: dict[str, Any] = {"model": "gpt-sim", "max_tokens": MAX_TOKENS, "messages": MESSAGES}
+    if not is_async:
+        client = riprap.wrap(make_client("openai", sim, is_async=False), clock=clock)
+        with client.chat.completions.stream(**kwargs) as s:
+            final = s.get_final_completion()
+    else:
+
+        async def go() -> Any:
+            client = riprap.wrap(make_client("openai", sim, is_async=True), clock=clock)
+            try:
+                async with client.chat.completions.stream(**kwargs) as s:
+                    return await s.get_final_completion()
+            finally:
+                await client.close()
+
+        final = asyncio.run(go())
+    assert final.choices[0].message.content == EXPECTED
+    assert len(sim.requests) == 2

@@ -101,16 +101,14 @@ class StreamState:
         if key is not None and key in self._seen:
             return None  # the resumed stream repeats what the caller already has
         text = codec.text(event)  # OpenAI's first chunk carries "" with the role: no token
+        self._progress(flowing=bool(text))
         if text:
-            self._flowing = True  # the first token came: from now on, silences count
-        if self._flowing and self._watch is not None:
-            self._watch.expires = self._expiry(self.call.engine.timeouts.idle)
-        if text:
-            text = self._unrepeat(text)
-            if not text:
+            kept = self._unrepeat(text)
+            if not kept:
                 return None
-            event = codec.with_text(event, text)
-            self.text += text
+            if kept is not text:  # copying a pydantic event costs more than all the rest
+                event = codec.with_text(event, kept)
+            self.text += kept
         if self.call.usage is not None:  # earlier attempts spent tokens too
             event = codec.with_usage(event, self.call.usage + self._usage)
         if key is None:
@@ -118,6 +116,13 @@ class StreamState:
         else:
             self._seen.add(key)
         return event
+
+    def _progress(self, *, flowing: bool) -> None:
+        # Until the first token the watch holds the first-token limit; from then on every
+        # event pushes it forward by the silence limit.
+        self._flowing = self._flowing or flowing
+        if self._flowing and self._watch is not None:
+            self._watch.expires = self._expiry(self.call.engine.timeouts.idle)
 
     def _unrepeat(self, text: str) -> str:
         skip = self._skip
