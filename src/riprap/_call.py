@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from riprap._clock import Clock
     from riprap._failure import Failure
     from riprap._kinds import Kind
+    from riprap._outer import Outer
     from riprap._report import Usage
     from riprap.decide import RetryBudgetState
     from riprap.observe import Event, Hook
@@ -57,6 +58,8 @@ class Engine:
     retry: Retry
     timeouts: Timeouts
     hooks: tuple[Hook, ...]
+    #: The outer layers: request validation, budgets, context strategy.
+    outer: Outer
     clock: Clock
     random: Callable[[], float]
     budget: RetryBudgetState | None
@@ -99,6 +102,10 @@ class CallState:
         #: Tokens spent so far, summed over attempts that reported any.
         self.usage: Usage | None = None
         self.report: CallReport | None = None
+        #: Called with the report when the call ends (a stream settles its budget there);
+        #: an awaitable it returns is kept in `finishing` for the async shells to await.
+        self.on_end: Callable[[CallReport], Awaitable[None] | None] | None = None
+        self.finishing: Awaitable[None] | None = None
         self._open = True
         self._attempt_started = self.started
         if engine.budget is not None:
@@ -299,6 +306,8 @@ class CallState:
         )
         self.report = report
         LAST_REPORT.set(report)
+        if self.on_end is not None:
+            self.finishing = self.on_end(report)
         engine.emit(
             CallEnded(
                 call_id=self.call_id,

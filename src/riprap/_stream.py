@@ -292,6 +292,7 @@ class AsyncStream:
             except Exception as error:  # noqa: BLE001 - classified; what is not ours is re-raised
                 outcome = state.failed(error)
                 if isinstance(outcome, BaseException):
+                    await self._finish()
                     raise outcome  # noqa: B904 - `error` itself, or a riprap error caused by it
                 await state.call.engine.clock.asleep(outcome)
                 continue
@@ -311,12 +312,21 @@ class AsyncStream:
                 await self._discard()
                 outcome = state.failed(error)
                 if isinstance(outcome, BaseException):
+                    await self._finish()
                     raise outcome  # noqa: B904 - `error` itself, or a riprap error caused by it
                 await state.call.engine.clock.asleep(outcome)
                 await self._connect()
                 continue
             state.succeeded()
+            await self._finish()
             return
+
+    async def _finish(self) -> None:
+        # The call's end may have left work to await (an async budget ledger's settle).
+        call = self._state.call
+        finishing, call.finishing = call.finishing, None
+        if finishing is not None:
+            await finishing
 
     async def _discard(self) -> None:
         current, self._current = self._current, None
@@ -341,6 +351,7 @@ class AsyncStream:
         await self._iterator.aclose()
         await self._discard()
         self._state.call.abandoned()
+        await self._finish()
 
     async def __aenter__(self) -> Self:
         return self

@@ -16,13 +16,16 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from riprap._call import LAST_REPORT, CallState, Engine, run_async, run_sync
 from riprap._clock import SystemClock
+from riprap._outer import Guard, Outer
 from riprap._result import Result
 from riprap._stream import AsyncStream, Stream, StreamState
+from riprap.budget import TokenUsage
 from riprap.decide import RetryBudgetState
 from riprap.errors import report_of
 from riprap.observe import LoggingHook
 from riprap.policy import Retry, Timeouts
 from riprap.providers import adapter_for
+from riprap.validate import default_rules
 
 if TYPE_CHECKING:
     import logging
@@ -30,8 +33,11 @@ if TYPE_CHECKING:
 
     from riprap._clock import Clock
     from riprap._report import CallReport
+    from riprap.budget import Budgets
+    from riprap.context import SlidingWindow, Summarize
     from riprap.observe import Hook
     from riprap.providers._streams import StreamCodec
+    from riprap.validate import InputRules
 
 C = TypeVar("C")
 
@@ -46,6 +52,10 @@ def wrap(
     timeouts: Timeouts = _DEFAULT_TIMEOUTS,
     hooks: Sequence[Hook] = (),
     logger: logging.Logger | None = None,
+    validate: bool = True,
+    rules: InputRules | None = None,
+    budgets: Budgets | None = None,
+    context: SlidingWindow | Summarize | None = None,
     clock: Clock | None = None,
     random: Callable[[], float] | None = None,
 ) -> C:
@@ -53,7 +63,10 @@ def wrap(
 
     The result has the client's interface and return types (`isinstance` included).
     `hooks` receive every event, besides the logging hook, which logs to `logger`
-    (default: the "riprap" logger). `clock` and `random` are for tests
+    (default: the "riprap" logger). Before any network, requests are checked against the
+    provider's rules and the model registry (`validate`, with `rules`, default the shipped
+    registry), fitted to the context window by `context` when too long, and their
+    worst-case cost held against `budgets`. `clock` and `random` are for tests
     (`riprap.testing.FakeClock`). Wrapping a wrapped client wraps the SDK client once.
     """
     raw = _unwrap(client)
@@ -63,6 +76,11 @@ def wrap(
         retry=retry,
         timeouts=timeouts,
         hooks=(LoggingHook(logger=logger), *hooks),
+        outer=Outer(
+            rules=(default_rules() if rules is None else rules) if validate else None,
+            budgets=budgets,
+            context=context,
+        ),
         clock=SystemClock() if clock is None else clock,
         # Jitter needs spread, not secrecy.
         random=_random.Random().random if random is None else random,  # noqa: S311
@@ -170,7 +188,7 @@ class _Node:
             node = _helper(helper, self, getattr(self._riprap_original, name))
         elif path in adapter.endpoints:
             node = _endpoint(
-                getattr(self._riprap_target, name), self._riprap_binding, self._riprap_root
+                getattr(self._riprap_target, name), self._riprap_binding, self._riprap_root, path
             )
         elif path in adapter.prefixes:
             node = _Node(
@@ -201,40 +219,52 @@ def _helper(
     return helper
 
 
-def _endpoint(method: Callable[..., Any], binding: _Binding, client: Any) -> Callable[..., Any]:
+def _endpoint(
+    method: Callable[..., Any], binding: _Binding, client: Any, path: tuple[str, ...]
+) -> Callable[..., Any]:
     engine = binding.engine
     as_result = binding.as_result
     if binding.is_async:
 
         @functools.wraps(method)
         async def call_async(*args: Any, **kwargs: Any) -> Any:
-            call = CallState(engine, client, kwargs)
+            guard = Guard(engine.outer, engine.adapter.name, path, kwargs)
+            call = CallState(engine, client, guard.kwargs)
+            await guard.ahold()
             codec = _stream_codec(call, as_result)
             if codec is not None:
-                return await AsyncStream.start(StreamState(call, codec, kwargs), method, args)
-            if not as_result:
-                return await run_async(call, method, args, kwargs)
+                call.on_end = guard.settle_at_end
+                return await AsyncStream.start(StreamState(call, codec, guard.kwargs), method, args)
             try:
-                value = await run_async(call, method, args, kwargs)
-            except Exception as error:  # noqa: BLE001 - becomes the Result, or is re-raised
-                return _result_of_error(error)
-            return _result_of_value(value, call)
+                value = await run_async(call, method, args, guard.kwargs)
+            except Exception as error:
+                await guard.asettle(None)
+                if as_result:
+                    return _result_of_error(error)
+                raise
+            await guard.asettle(TokenUsage.of(value))
+            return _result_of_value(value, call) if as_result else value
 
         return call_async
 
     @functools.wraps(method)
     def call_sync(*args: Any, **kwargs: Any) -> Any:
-        call = CallState(engine, client, kwargs)
+        guard = Guard(engine.outer, engine.adapter.name, path, kwargs)
+        call = CallState(engine, client, guard.kwargs)
+        guard.hold()
         codec = _stream_codec(call, as_result)
         if codec is not None:
-            return Stream(StreamState(call, codec, kwargs), method, args)
-        if not as_result:
-            return run_sync(call, method, args, kwargs)
+            call.on_end = guard.settle_at_end
+            return Stream(StreamState(call, codec, guard.kwargs), method, args)
         try:
-            value = run_sync(call, method, args, kwargs)
-        except Exception as error:  # noqa: BLE001 - becomes the Result, or is re-raised
-            return _result_of_error(error)
-        return _result_of_value(value, call)
+            value = run_sync(call, method, args, guard.kwargs)
+        except Exception as error:
+            guard.settle(None)
+            if as_result:
+                return _result_of_error(error)
+            raise
+        guard.settle(TokenUsage.of(value))
+        return _result_of_value(value, call) if as_result else value
 
     return call_sync
 

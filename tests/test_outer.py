@@ -1,0 +1,131 @@
+"""The outer layers through `wrap`: requests checked before the network, budgets held."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+import riprap
+from riprap.budget import Budget, BudgetExceededError, Budgets
+from riprap.budget._guard import worst_case
+from riprap.context import SlidingWindow
+from riprap.sim import Reply
+from riprap.validate import ContextOverflowError, PromptValidationError, validate_request
+from support import make_client
+
+if TYPE_CHECKING:
+    from riprap.sim import Simulator
+
+MODELS = {"anthropic": "claude-haiku-4-5-20251001", "openai": "gpt-4o"}
+PROVIDERS = pytest.mark.parametrize("provider", ["anthropic", "openai"])
+
+
+def call(provider: str, client: Any, **kwargs: Any) -> Any:
+    """The provider's basic call with a real model name."""
+    kwargs.setdefault("model", MODELS[provider])
+    kwargs.setdefault("max_tokens", 32)
+    kwargs.setdefault("messages", [{"role": "user", "content": "Hello"}])
+    if provider == "anthropic":
+        return client.messages.create(**kwargs)
+    return client.chat.completions.create(**kwargs)
+
+
+@PROVIDERS
+def test_bad_requests_fail_before_the_network_naming_the_field(
+    provider: str, sim: Simulator
+) -> None:
+    """A misspelt role raises PromptValidationError with its path; nothing is sent."""
+    client = riprap.wrap(make_client(provider, sim, is_async=False))
+    bad = [{"role": "user", "content": "hi"}, {"role": "assitant", "content": "x"}]
+    with pytest.raises(PromptValidationError, match=r"messages\[1\]\.role: 'assitant'") as info:
+        call(provider, client, messages=bad)
+    assert info.value.path == "messages[1].role"
+    with pytest.raises(PromptValidationError, match="max_tokens"):
+        call(provider, client, max_tokens=10_000_000)
+    assert sim.requests == ()
+
+
+def test_validation_can_be_turned_off(sim: Simulator) -> None:
+    """`validate=False` sends what the caller wrote; the API's own 400 is then the answer."""
+    sim.script(Reply(status=400))
+    client = riprap.wrap(make_client("anthropic", sim, is_async=False), validate=False)
+    with pytest.raises(Exception, match="400"):
+        call("anthropic", client, messages=[{"role": "assitant", "content": "x"}])
+    assert len(sim.requests) == 1
+
+
+@PROVIDERS
+def test_a_prompt_over_the_window_is_refused_or_fitted(provider: str, sim: Simulator) -> None:
+    """Too long: ContextOverflowError before the network; with SlidingWindow, trimmed and sent."""
+    turn = "word " * 2_000
+    # ~2M characters: far over a 128k-200k window.
+    history = [
+        {"role": "user" if i % 2 == 0 else "assistant", "content": f"{i} {turn}"}
+        for i in range(200)
+    ]
+    history.append({"role": "user", "content": "and now?"})
+    client = riprap.wrap(make_client(provider, sim, is_async=False))
+    with pytest.raises(ContextOverflowError):
+        call(provider, client, messages=history)
+    assert sim.requests == ()
+    fitted = riprap.wrap(make_client(provider, sim, is_async=False), context=SlidingWindow())
+    call(provider, fitted, messages=history)
+    (sent,) = sim.requests
+    assert isinstance(sent.body, dict)
+    kept = sent.body["messages"]
+    assert kept[-1] == {"role": "user", "content": "and now?"}
+    assert 1 < len(kept) < len(history)
+
+
+def test_fifty_concurrent_calls_cannot_overshoot_a_budget(sim: Simulator) -> None:
+    """A budget with room for exactly 20 worst-case calls admits 20 of 50; the rest are refused."""
+    budgets = Budgets(running=(Budget(limit=1.0),))
+    # Find one call's worst case, then size the budget to hold exactly 20 of them.
+    kwargs = {"model": MODELS["anthropic"], "max_tokens": 1000,
+              "messages": [{"role": "user", "content": "Hello"}]}  # fmt: skip
+    _, estimate = worst_case(budgets, validate_request("anthropic", kwargs))
+    assert estimate is not None
+    budgets = Budgets(running=(Budget(limit=20.5 * estimate),))
+    sim.script(*[Reply(delay=0.05)] * 50)
+    client = riprap.wrap(make_client("anthropic", sim, is_async=False), budgets=budgets)
+    refused: list[BaseException] = []
+    gate = threading.Barrier(50)
+
+    def one() -> None:
+        gate.wait()
+        try:
+            call("anthropic", client, max_tokens=1000)
+        except BudgetExceededError as error:
+            refused.append(error)
+
+    threads = [threading.Thread(target=one) for _ in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(sim.requests) == 20
+    assert len(refused) == 30
+
+
+def test_a_stream_settles_its_budget_when_it_ends(sim: Simulator) -> None:
+    """A streamed call holds its worst case, then settles what it used: the budget frees up."""
+    budgets = Budgets(running=(Budget(limit=1.0),))
+
+    async def go() -> None:
+        client = riprap.wrap(make_client("anthropic", sim, is_async=True), budgets=budgets)
+        try:
+            for _ in range(3):
+                stream = await call("anthropic", client, max_tokens=100, stream=True)
+                async for _event in stream:
+                    pass
+        finally:
+            await client.close()
+
+    asyncio.run(go())
+    (budget,) = budgets.running
+    spent, reserved = budgets.ledger.state(budget)
+    assert reserved == 0
+    assert 0 < spent < 0.01
