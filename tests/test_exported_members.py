@@ -11,6 +11,10 @@ import riprap.sim
 import riprap.testing
 
 EXPECTED = {
+    "Breaker", "Budget", "BudgetExceededError", "Budgets", "CircuitOpenError",
+    "ContextOverflowError", "Expect", "InputRules", "ModelInfo", "OutputValidationError",
+    "Prices", "PromptValidationError", "Registry", "SlidingWindow", "Summarize",
+    "UnknownModelWarning",
     "RULES", "Attempt", "AttemptEnded", "AttemptStarted", "CallEnded", "CallReport",
     "ConfigError", "DeadlineExceededError", "Event", "Fallback", "Hook", "Kind", "LoggingHook",
     "Result", "Retry", "RetryAfterBeyondDeadlineError", "RetryBudget", "RetryScheduled",

@@ -18,6 +18,9 @@ import logging
 from riprap._kinds import RULES, Fallback, Kind, Rule
 from riprap._report import Attempt, CallReport, Stop, Usage
 from riprap._result import Result
+from riprap.breaker import Breaker, CircuitOpenError
+from riprap.budget import Budget, BudgetExceededError, Budgets
+from riprap.context import SlidingWindow, Summarize
 from riprap.errors import (
     ConfigError,
     DeadlineExceededError,
@@ -29,6 +32,7 @@ from riprap.errors import (
     UnsupportedClientError,
     report_of,
 )
+from riprap.models import ModelInfo, Prices, Registry, UnknownModelWarning
 from riprap.observe import (
     AttemptEnded,
     AttemptStarted,
@@ -39,6 +43,13 @@ from riprap.observe import (
     RetryScheduled,
 )
 from riprap.policy import Retry, RetryBudget, Timeouts
+from riprap.validate import (
+    ContextOverflowError,
+    Expect,
+    InputRules,
+    OutputValidationError,
+    PromptValidationError,
+)
 from riprap.wrap import last_report, results, with_policy, wrap
 
 __version__ = "0.1.0.dev0"
@@ -52,15 +63,28 @@ __all__ = [
     "Attempt",
     "AttemptEnded",
     "AttemptStarted",
+    "Breaker",
+    "Budget",
+    "BudgetExceededError",
+    "Budgets",
     "CallEnded",
     "CallReport",
+    "CircuitOpenError",
     "ConfigError",
+    "ContextOverflowError",
     "DeadlineExceededError",
     "Event",
+    "Expect",
     "Fallback",
     "Hook",
+    "InputRules",
     "Kind",
     "LoggingHook",
+    "ModelInfo",
+    "OutputValidationError",
+    "Prices",
+    "PromptValidationError",
+    "Registry",
     "Result",
     "Retry",
     "RetryAfterBeyondDeadlineError",
@@ -68,11 +92,14 @@ __all__ = [
     "RetryScheduled",
     "RiprapError",
     "Rule",
+    "SlidingWindow",
     "Stop",
     "StreamInterruptedError",
     "StreamStalledError",
+    "Summarize",
     "Timeouts",
     "UnexpectedResponseError",
+    "UnknownModelWarning",
     "UnsupportedClientError",
     "Usage",
     "__version__",

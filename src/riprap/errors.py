@@ -7,11 +7,24 @@ itself refuses to go on. The tree::
 
     RiprapError
     ├── ConfigError (also ValueError)        a config object got a bad value
+    ├── PromptValidationError (also ValueError)
+    │   │                                    the request breaks the API's rules, found
+    │   │                                    before any network; `path` and `value`
+    │   └── ContextOverflowError             estimated prompt + max_tokens over the window
+    ├── OutputValidationError (also ValueError)
+    │                                        the answer failed `Expect` on every attempt;
+    │                                        `raw` is the last answer
+    ├── BudgetExceededError                  a call's worst case does not fit a budget
+    ├── UnknownModelError (also LookupError) a strict registry does not know the model
+    ├── CircuitOpenError                     an open circuit refused the attempt; nothing
+    │                                        was sent; `key`, `state`, `retry_in`
     ├── DeadlineExceededError (also TimeoutError)
     │   │                                    the call's deadline ran out; the last
     │   │                                    provider error is the __cause__
     │   └── RetryAfterBeyondDeadlineError    the provider asked to wait longer than
     │                                        the call has left
+    (the validation, budget, registry and breaker errors live with their packages:
+    `riprap.validate`, `riprap.budget`, `riprap.models`, `riprap.breaker`)
     ├── StreamInterruptedError               a stream broke after text reached the
     │                                        caller and could not be resumed; carries
     │                                        the partial text and usage
