@@ -23,6 +23,7 @@ from riprap.errors import (
     scrub,
 )
 from riprap.observe import AttemptEnded, AttemptStarted, CallEnded, RetryScheduled
+from riprap.observe._content import request_text, response_text
 from riprap.policy import default_deadline
 
 if TYPE_CHECKING:
@@ -58,6 +59,8 @@ class Engine:
     retry: Retry
     timeouts: Timeouts
     hooks: tuple[Hook, ...]
+    #: Characters of prompt and answer text events carry; `None` (the default): none.
+    content_limit: int | None
     #: The outer layers: request validation, budgets, context strategy.
     outer: Outer
     clock: Clock
@@ -77,6 +80,7 @@ class CallState:
     """The state of one call's retry loop, and every decision made in it."""
 
     def __init__(self, engine: Engine, client: Any, kwargs: Mapping[str, Any]) -> None:
+        self._kwargs = kwargs  # read again only when a hook asked for content
         """Start a call to `client`: fix its deadline and attempt limit, count it in the budget.
 
         Raises what the SDK would raise for the same arguments before sending anything
@@ -177,8 +181,8 @@ class CallState:
         usage = self.engine.adapter.usage(value) if usage is None else usage
         self.add_usage(usage)
         request_id = request_id or _request_id_of(value)
-        self._record(now, None, request_id=request_id, usage=usage)
-        self._end(now, ok=True, stop=None, failure=None)
+        self._record(now, None, request_id=request_id, usage=usage, value=value)
+        self._end(now, ok=True, stop=None, failure=None, value=value)
         return value
 
     def failed(self, error: Exception, *, can_retry: bool = True) -> float | BaseException:
@@ -192,10 +196,19 @@ class CallState:
         engine = self.engine
         secrets_ = engine.adapter.secrets_of(self.client)
         failure = engine.adapter.classify(error, now_epoch=engine.clock.wall(), secrets=secrets_)
-        if failure is None:
-            self._open = False  # not an API failure: nothing to report, nothing to retry
-            return error
         now = engine.clock.now()
+        if failure is None:
+            # Not an API failure (a bad argument): not retried, raised as the SDK raised it.
+            # No attempt reached the API, so none is recorded; hooks still see the call end.
+            self._emit_attempt_end(
+                now,
+                None,
+                attempt=len(self.attempts) + 1,
+                request_id=None,
+                message=type(error).__name__,
+            )
+            self._end(now, ok=False, stop=Stop.CALLER_ERROR)
+            return error
         made = len(self.attempts) + 1
         decision = decide(
             failure,
@@ -247,10 +260,9 @@ class CallState:
         request_id: str | None,
         wait: float = 0.0,
         usage: Usage | None = None,
+        value: object = None,
     ) -> None:
-        engine = self.engine
         number = len(self.attempts) + 1
-        latency = now - self._attempt_started
         self.attempts.append(
             Attempt(
                 number=number,
@@ -258,25 +270,49 @@ class CallState:
                 status=None if failure is None else failure.status,
                 request_id=request_id,
                 started=self._attempt_started - self.started,
-                latency=latency,
+                latency=now - self._attempt_started,
                 wait=wait,
                 retry_after=None if failure is None else failure.retry_after,
             )
         )
+        self._emit_attempt_end(
+            now,
+            failure,
+            attempt=number,
+            request_id=request_id,
+            usage=usage,
+            value=value,
+            message="" if failure is None else failure.message,
+        )
+
+    def _emit_attempt_end(
+        self,
+        now: float,
+        failure: Failure | None,
+        *,
+        attempt: int,
+        request_id: str | None,
+        message: str,
+        usage: Usage | None = None,
+        value: object = None,
+    ) -> None:
+        engine = self.engine
         engine.emit(
             AttemptEnded(
                 call_id=self.call_id,
                 provider=engine.adapter.name,
                 model=self.model,
                 time=engine.clock.wall(),
-                attempt=number,
+                attempt=attempt,
                 kind=None if failure is None else failure.kind,
                 status=None if failure is None else failure.status,
                 request_id=request_id,
-                latency=latency,
+                latency=now - self._attempt_started,
                 input_tokens=None if usage is None else usage.input_tokens,
                 output_tokens=None if usage is None else usage.output_tokens,
-                error_message="" if failure is None else failure.message,
+                error_message=message,
+                response_model=engine.adapter.response_model(value),
+                finish_reasons=engine.adapter.finish_reasons(value),
             )
         )
 
@@ -290,6 +326,7 @@ class CallState:
         stop: Stop | None,
         failure: Failure | None = None,
         kind: Kind | None = None,
+        value: object = None,
     ) -> CallReport:
         self._open = False
         engine = self.engine
@@ -322,9 +359,21 @@ class CallState:
                 request_ids=report.request_ids,
                 input_tokens=None if usage is None else usage.input_tokens,
                 output_tokens=None if usage is None else usage.output_tokens,
+                response_model=engine.adapter.response_model(value),
+                finish_reasons=engine.adapter.finish_reasons(value),
+                **self._content(value if ok else None),
             )
         )
         return report
+
+    def _content(self, value: object) -> dict[str, str | None]:
+        limit = self.engine.content_limit
+        if limit is None:
+            return {}
+        return {
+            "input_text": request_text(self._kwargs, limit),
+            "output_text": None if value is None else response_text(value, limit),
+        }
 
     def _final_error(
         self,

@@ -18,6 +18,8 @@ class Stop(enum.StrEnum):
     RETRY_BUDGET = "retry_budget"
     #: A stream failed after text reached the caller, and it cannot be resumed.
     NOT_RESUMABLE = "not_resumable"
+    #: The caller's own mistake (a bad argument): the SDK refused before sending.
+    CALLER_ERROR = "caller_error"
     #: Interrupted from outside: the task was cancelled, or the thread interrupted.
     CANCELLED = "cancelled"
 

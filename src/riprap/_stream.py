@@ -59,6 +59,7 @@ class StreamState:
         self._terminal = False
         self._watch: Watch | None = None
         self._flowing = False
+        self._deltas = 0  # text events passed on, over every attempt
         self._request_id: str | None = None
 
     # -- attempts ---------------------------------------------------------------------
@@ -67,7 +68,7 @@ class StreamState:
         """The arguments of the next attempt: the request, or its resumption."""
         kwargs = self.kwargs
         if self.text:
-            kwargs = self.codec.resume_kwargs(kwargs, self.text)
+            kwargs = self.codec.resume_kwargs(kwargs, self.text, self._deltas)
             self._skip = self.text[len(self.text.rstrip()) :]
         self._usage = _NO_USAGE
         self._terminal = False
@@ -109,6 +110,7 @@ class StreamState:
             if kept is not text:  # copying a pydantic event costs more than all the rest
                 event = codec.with_text(event, kept)
             self.text += kept
+            self._deltas += 1
         if self.call.usage is not None:  # earlier attempts spent tokens too
             event = codec.with_usage(event, self.call.usage + self._usage)
         if key is None:

@@ -23,6 +23,7 @@ from riprap.budget import TokenUsage
 from riprap.decide import RetryBudgetState
 from riprap.errors import report_of
 from riprap.observe import LoggingHook
+from riprap.observe._content import content_limit_of
 from riprap.policy import Retry, Timeouts
 from riprap.providers import adapter_for
 from riprap.validate import default_rules
@@ -75,7 +76,16 @@ def wrap(
         adapter=adapter,
         retry=retry,
         timeouts=timeouts,
-        hooks=(LoggingHook(logger=logger), *hooks),
+        # The built-in logging hook, unless the caller brings one (it would log twice).
+        hooks=(
+            *(
+                ()
+                if any(isinstance(h, LoggingHook) for h in hooks)
+                else (LoggingHook(logger=logger),)
+            ),
+            *hooks,
+        ),
+        content_limit=content_limit_of(hooks),
         outer=Outer(
             rules=(default_rules() if rules is None else rules) if validate else None,
             budgets=budgets,

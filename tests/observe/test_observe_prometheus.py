@@ -44,7 +44,7 @@ def test_retry_then_success_is_counted(provider: str, sim: Simulator, clock: Fak
         "gen_ai_operation_name": "chat",
         "gen_ai_provider_name": provider,
         "gen_ai_request_model": model,
-        "gen_ai_response_model": "",
+        "gen_ai_response_model": model,
     }
     assert (
         get("gen_ai_client_operation_duration_seconds_count", {**call_labels, "error_type": ""})

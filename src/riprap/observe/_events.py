@@ -53,6 +53,10 @@ class AttemptEnded(Event):
     output_tokens: int | None = None
     #: The provider's error message (first 200 characters, secrets removed).
     error_message: str = ""
+    #: The model that answered, as the response names it.
+    response_model: str | None = None
+    #: Why generation stopped (`end_turn`, `stop`, `length`, …), per choice.
+    finish_reasons: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -80,6 +84,12 @@ class CallEnded(Event):
     request_ids: tuple[str, ...]
     input_tokens: int | None = None
     output_tokens: int | None = None
+    response_model: str | None = None
+    finish_reasons: tuple[str, ...] = ()
+    #: Prompt and answer text: set only when a hook asks for content (`content_limit`),
+    #: cut to the largest limit asked for.
+    input_text: str | None = None
+    output_text: str | None = None
 
 
 #: A hook takes one event. It must not raise; if it does, riprap logs and goes on.

@@ -231,6 +231,23 @@ class SdkAdapter:
         return Usage(inp, out if isinstance(out, int) else 0)
 
     @staticmethod
+    def response_model(value: object) -> str | None:
+        """The model a response says answered."""
+        model = getattr(value, "model", None)
+        return model if isinstance(model, str) else None
+
+    @staticmethod
+    def finish_reasons(value: object) -> tuple[str, ...]:
+        """Why generation stopped: Anthropic's `stop_reason`, OpenAI's per-choice reasons."""
+        reason = getattr(value, "stop_reason", None)
+        if isinstance(reason, str):
+            return (reason,)
+        choices = getattr(value, "choices", None) or []
+        return tuple(
+            c.finish_reason for c in choices if isinstance(getattr(c, "finish_reason", None), str)
+        )
+
+    @staticmethod
     def max_tokens(kwargs: Mapping[str, object]) -> int | None:
         """The output ceiling a call asks for, under any of its names."""
         for key in ("max_tokens", "max_completion_tokens", "max_output_tokens"):

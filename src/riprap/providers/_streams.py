@@ -47,8 +47,8 @@ class StreamCodec(Protocol):
         """The event reporting `total` usage where it reports usage."""
 
     @staticmethod
-    def resume_kwargs(kwargs: dict[str, Any], text: str) -> dict[str, Any]:
-        """The request that continues after `text`."""
+    def resume_kwargs(kwargs: dict[str, Any], text: str, spent: int) -> dict[str, Any]:
+        """The request that continues after `text`, `spent` output tokens into the answer."""
 
 
 #: Event identities a resumed Anthropic stream repeats and the caller must not see twice.
@@ -116,16 +116,22 @@ class AnthropicStreamCodec:
         return event.model_copy(update={"usage": usage})
 
     @staticmethod
-    def resume_kwargs(kwargs: dict[str, Any], text: str) -> dict[str, Any]:
+    def resume_kwargs(kwargs: dict[str, Any], text: str, spent: int) -> dict[str, Any]:
         """The request again, with `text` (trailing whitespace removed) prefilled.
 
         The API refuses a prefill that ends in whitespace, so the caller's trailing
         whitespace is left out here and skipped again at the start of the continuation.
-        A caller's own prefill is extended, not replaced.
+        A caller's own prefill is extended, not replaced. `max_tokens` caps only what is
+        generated, so the continuation asks for what is left of the caller's cap: `spent`
+        counts the text deltas received, each at least one token (a delta may hold more,
+        so the whole answer can run a little past the cap, never stop short of it).
         """
         prefix = text.rstrip()
         if not prefix:
             return kwargs
+        max_tokens = kwargs.get("max_tokens")
+        if isinstance(max_tokens, int) and not isinstance(max_tokens, bool):
+            kwargs = {**kwargs, "max_tokens": max(1, max_tokens - spent)}
         messages = list(kwargs["messages"])
         last = messages[-1] if messages else None
         if isinstance(last, dict) and last.get("role") == "assistant":
@@ -201,7 +207,7 @@ class OpenAIStreamCodec:
         return event
 
     @staticmethod
-    def resume_kwargs(kwargs: dict[str, Any], text: str) -> dict[str, Any]:
+    def resume_kwargs(kwargs: dict[str, Any], text: str, spent: int) -> dict[str, Any]:
         """Unused: OpenAI streams are never resumed."""
-        del text
+        del text, spent
         return kwargs

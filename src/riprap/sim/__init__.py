@@ -11,6 +11,8 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("riprap.sim needs the h11 HTTP library: pip install 'riprap[sim]'") from exc
 
+from riprap.sim._limits import Bucket, RateLimits
+from riprap.sim._outage import Outage
 from riprap.sim._script import FaultKind, Reply, Scenario
 from riprap.sim._server import RecordedRequest, Simulator
 from riprap.sim._wire import (
@@ -18,16 +20,21 @@ from riprap.sim._wire import (
     Provider,
     default_text,
     estimate_input_tokens,
+    expected_text,
 )
 
 __all__ = [
     "ANTHROPIC_SPEND_LIMIT_CODES",
+    "Bucket",
     "FaultKind",
+    "Outage",
     "Provider",
+    "RateLimits",
     "RecordedRequest",
     "Reply",
     "Scenario",
     "Simulator",
     "default_text",
     "estimate_input_tokens",
+    "expected_text",
 ]

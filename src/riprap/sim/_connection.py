@@ -11,16 +11,20 @@ from typing import TYPE_CHECKING, Final, TypeAlias
 
 import h11
 
+from riprap.sim._sse import StreamBody
+from riprap.sim._stream import StreamWriter
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from riprap.sim._script import Reply
 
 Admit: TypeAlias = Callable[
-    [str, str, dict[str, str], bytes], tuple["Reply", int, list[tuple[str, str]], bytes]
+    [str, str, dict[str, str], bytes],
+    tuple["Reply", int, list[tuple[str, str]], bytes | StreamBody],
 ]
 """Records a complete request (method, target, headers, body) and returns its reply,
-rendered: (reply, status, headers, body bytes)."""
+rendered: (reply, status, headers, body bytes or a streamed body)."""
 
 _REASONS: Final = {s.value: s.phrase.encode() for s in HTTPStatus} | {529: b"Overloaded"}
 _BODYLESS: Final = frozenset({204, 304})
@@ -56,7 +60,7 @@ class Connection(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._request: h11.Request | None = None
         self._chunks: list[bytes] = []
-        self._pending: object = None  # a TimerHandle, _HANG, or None when idle
+        self._pending: object = None  # a TimerHandle, _HANG, a StreamWriter, or None when idle
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         """Register the connection, or drop it if the simulator is shutting down."""
@@ -89,7 +93,7 @@ class Connection(asyncio.Protocol):
 
     def _cancel_pending(self) -> None:
         pending, self._pending = self._pending, None
-        if isinstance(pending, asyncio.TimerHandle):
+        if isinstance(pending, asyncio.TimerHandle | StreamWriter):
             pending.cancel()
 
     def _pump(self) -> None:
@@ -137,14 +141,14 @@ class Connection(asyncio.Protocol):
             self._deliver(reply, status, headers, payload)
 
     def _deliver_later(
-        self, reply: Reply, status: int, headers: list[tuple[str, str]], payload: bytes
+        self, reply: Reply, status: int, headers: list[tuple[str, str]], payload: bytes | StreamBody
     ) -> None:
         self._pending = None
         self._deliver(reply, status, headers, payload)
         self._pump()  # a pipelining client may have sent the next request already
 
     def _deliver(
-        self, reply: Reply, status: int, headers: list[tuple[str, str]], payload: bytes
+        self, reply: Reply, status: int, headers: list[tuple[str, str]], payload: bytes | StreamBody
     ) -> None:
         transport = self._transport
         if transport is None or transport.is_closing():
@@ -159,6 +163,9 @@ class Connection(asyncio.Protocol):
         if reply.disconnect == "close":
             transport.close()
             return
+        if isinstance(payload, StreamBody):
+            self._stream(status, headers, payload)
+            return
         headers.append(("content-length", str(len(payload))))
         reason = _REASONS.get(status, b"")
         data = self._h11.send(h11.Response(status_code=status, headers=headers, reason=reason))
@@ -170,6 +177,28 @@ class Connection(asyncio.Protocol):
             transport.close()
         else:
             self._h11.start_next_cycle()
+
+    def _stream(self, status: int, headers: list[tuple[str, str]], body: StreamBody) -> None:
+        # No Content-Length: h11 frames the body as chunked for an HTTP/1.1 client.
+        transport = self._transport
+        assert transport is not None  # noqa: S101 -- _deliver checked it
+        head = self._h11.send(
+            h11.Response(status_code=status, headers=headers, reason=_REASONS.get(status, b""))
+        )
+        writer = StreamWriter(transport, self._h11, body, self._stream_done)
+        self._pending = writer  # set first: a body with no waits is done inside start()
+        writer.start(head or b"")
+
+    def _stream_done(self) -> None:
+        transport = self._transport
+        self._pending = None
+        if transport is None or transport.is_closing():
+            return
+        if self._h11.our_state is h11.MUST_CLOSE:
+            transport.close()
+            return
+        self._h11.start_next_cycle()
+        self._pump()  # a pipelining client may have sent the next request already
 
     def _reject(self) -> None:
         transport = self._transport

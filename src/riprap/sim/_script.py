@@ -10,13 +10,23 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Final, Literal, TypeAlias
+
+from riprap.sim._limits import RateLimits
+from riprap.sim._sse import check_stream_fields
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs
 
 Disconnect: TypeAlias = Literal["reset", "close"]
-FaultKind: TypeAlias = int | Literal["reset", "close", "hang", "bad_json"]
+StreamFault: TypeAlias = Literal["stream_error", "stream_cut", "stream_stall", "stream_truncate"]
+_PlainFault: TypeAlias = int | Literal["reset", "close", "hang", "bad_json"]
+FaultKind: TypeAlias = _PlainFault | StreamFault
 
 _DISCONNECTS: Final = frozenset({"reset", "close"})
-_NAMED_FAULTS: Final = frozenset({"reset", "close", "hang", "bad_json"})
+# Faults inside a streamed body; a request that does not stream gets a plain success instead.
+_STREAM_FAULTS: Final = frozenset({"stream_error", "stream_cut", "stream_stall", "stream_truncate"})
+_NAMED_FAULTS: Final = frozenset({"reset", "close", "hang", "bad_json"}) | _STREAM_FAULTS
 # Framing belongs to the server; a scripted header that changed it would desynchronise the
 # connection for every later request on it, which is a bug in the test, not a fault.
 _FORBIDDEN_HEADERS: Final = frozenset({"content-length", "transfer-encoding", "connection"})
@@ -86,6 +96,11 @@ def _encode_body(body: object) -> bytes | None:
 class Reply:
     """One response the simulator sends, or one way it fails to send one.
 
+    A success to a request whose JSON body has ``"stream": true`` is sent as the provider's
+    event stream (one text delta per word); the ``stream_*`` fields shape it. Their counts
+    are text deltas sent before the fault strikes; a count past the last delta strikes
+    after it, before the closing events. A request that does not stream ignores them.
+
     Attributes:
         status: HTTP status, 200-599.
         headers: Extra response headers (e.g. ``retry-after``, ``x-should-retry``).
@@ -101,6 +116,25 @@ class Reply:
         hang: Read the request and never answer; freed when the client closes.
         text: Assistant text of a success reply; None derives it from the request.
         usage: ``(input_tokens, output_tokens)`` of a success reply; None estimates it.
+        stream_error_after: Streamed reply: after this many text deltas, an error event
+            (Anthropic ``event: error``, OpenAI ``data: {"error": ...}``) ends the stream.
+            Its type is ``error_type`` (default ``overloaded_error`` / ``server_error``),
+            its message ``message``, its code ``error_code``.
+        stream_cut_after: Streamed reply: after this many text deltas, close the connection
+            without the terminating chunk (the client reads an incomplete chunked body).
+        stream_truncate_after: Streamed reply: after this many text deltas, end the body
+            cleanly, without the closing events (no ``message_stop`` / ``[DONE]``), as a
+            gateway that drops the rest of an upstream stream does.
+        stream_stall_after: Streamed reply: after this many text deltas, send nothing for
+            ``stream_stall_for`` seconds (no bytes at all, not even pings).
+        stream_stall_for: Seconds the stall lasts, then the stream goes on (to its end or
+            to the ending fault above). None: it never resumes; the connection stays open
+            until the client gives up.
+        stream_first_token_delay: Streamed reply: seconds between the opening events and
+            the first text delta. The headers and opening events (Anthropic
+            ``message_start``, ``content_block_start``, ``ping``; OpenAI the role chunk) are
+            sent at once; ``delay`` is what holds back the headers.
+        stream_interval: Streamed reply: seconds between every two consecutive events.
         encoded_body: ``body`` as the bytes sent (None for the default), computed once here
             so serving a scripted body costs nothing per request.
     """
@@ -117,6 +151,13 @@ class Reply:
     hang: bool = False
     text: str | None = None
     usage: tuple[int, int] | None = None
+    stream_error_after: int | None = None
+    stream_cut_after: int | None = None
+    stream_truncate_after: int | None = None
+    stream_stall_after: int | None = None
+    stream_stall_for: float | None = None
+    stream_first_token_delay: float = 0.0
+    stream_interval: float = 0.0
     encoded_body: bytes | None = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
@@ -148,6 +189,7 @@ class Reply:
             raise ValueError(
                 f"usage must be None or (input_tokens, output_tokens) >= 0, got {usage!r}"
             )
+        check_stream_fields(self)
 
     @property
     def is_error(self) -> bool:
@@ -177,6 +219,30 @@ def _check_fault_kind(kind: object) -> None:
         )
 
 
+def _is_stream_fault(kind: FaultKind) -> TypeIs[StreamFault]:
+    return kind in _STREAM_FAULTS
+
+
+def _check_stream_scenario(after: object, stall_for: object) -> None:
+    if not (
+        isinstance(after, tuple)
+        and len(after) == 2  # noqa: PLR2004
+        and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in after)
+        and after[0] <= after[1]
+    ):
+        raise ValueError(
+            f"stream_fault_after must be a (low, high) tuple of ints, 0 <= low <= high, "
+            f"got {after!r}"
+        )
+    if stall_for is not None:
+        _check_delay("stream_stall_for", stall_for)
+
+
+def _check_rate_limits(value: object) -> None:
+    if value is not None and not isinstance(value, RateLimits):
+        raise ValueError(f"rate_limits must be None or a RateLimits, got {value!r}")
+
+
 @dataclass(frozen=True, kw_only=True)
 class Scenario:
     """A seeded, reproducible mix of faults applied to requests with no scripted reply.
@@ -188,10 +254,23 @@ class Scenario:
         seed: Seed of the per-request random draw.
         fault_rate: Probability, 0..1, that a request gets a fault instead of a success.
         faults: Relative weights over fault kinds: an HTTP status (400..599) or
-            ``"reset"``, ``"close"``, ``"hang"``, ``"bad_json"`` (a 200 with truncated JSON).
+            ``"reset"``, ``"close"``, ``"hang"``, ``"bad_json"`` (a 200 with truncated JSON),
+            or a stream fault (see ``stream_fault_after``).
             Default: equal weights over 429, 500, 503, 529 and ``"reset"``.
         latency: ``(low, high)`` seconds; each request waits a uniform draw from it.
         retry_after: If set, a ``retry-after`` header (seconds) on 429/503/529 faults.
+        stream_fault_after: ``(low, high)`` text deltas, inclusive: where a stream fault
+            (``"stream_error"``, ``"stream_cut"``, ``"stream_stall"``,
+            ``"stream_truncate"``) hits, drawn uniformly per request from ``(seed, index)``.
+            A stream fault drawn for a request that does not stream leaves it a plain
+            success: it is not swapped for another fault, so the mix of plain-call faults
+            stays what ``faults`` says.
+        stream_stall_for: Seconds a ``"stream_stall"`` lasts before the stream goes on;
+            None (default): it never resumes, the client must give up.
+        rate_limits: If set, every model gets these token buckets (the simulator keeps
+            their state, advanced by its clock): a request over a limit is refused with a
+            429 before the scenario decides, and every response to a limited route carries
+            rate-limit headers in its provider's format.
     """
 
     seed: int = 0
@@ -199,6 +278,11 @@ class Scenario:
     faults: Mapping[int | str, float] = field(default_factory=lambda: _DEFAULT_FAULTS, hash=False)
     latency: tuple[float, float] = (0.0, 0.0)
     retry_after: float | None = None
+    # Default texts are 4 to 12 deltas long: 0..8 hits before the first token, mid-text and,
+    # for short texts, after the last delta (text complete but the stream never closed).
+    stream_fault_after: tuple[int, int] = (0, 8)
+    stream_stall_for: float | None = None
+    rate_limits: RateLimits | None = None
     _kinds: tuple[FaultKind, ...] = field(init=False, repr=False, compare=False, hash=False)
     _cumulative: tuple[float, ...] = field(init=False, repr=False, compare=False, hash=False)
 
@@ -229,6 +313,8 @@ class Scenario:
             raise ValueError(f"latency low must not exceed high, got {latency!r}")
         if self.retry_after is not None:
             _check_delay("retry_after", self.retry_after)
+        _check_stream_scenario(self.stream_fault_after, self.stream_stall_for)
+        _check_rate_limits(self.rate_limits)
         kinds = tuple(k for k, w in self.faults.items() if w > 0)
         cumulative = tuple(itertools.accumulate(self.faults[k] for k in kinds))
         object.__setattr__(self, "_kinds", kinds)
@@ -254,9 +340,22 @@ class Scenario:
             return Reply(delay=delay) if delay else SUCCESS
         position = bisect.bisect_right(self._cumulative, kind_draw * self._cumulative[-1])
         kind = self._kinds[min(position, len(self._kinds) - 1)]
+        if _is_stream_fault(kind):
+            return self._stream_fault(kind, index, delay)
         return self._fault(kind, delay)
 
-    def _fault(self, kind: FaultKind, delay: float) -> Reply:
+    def _stream_fault(self, kind: StreamFault, index: int, delay: float) -> Reply:
+        # A draw of its own, so adding stream faults changed no existing (seed, index) draw.
+        at = random.Random(f"{self.seed}:{index}:stream").randint(*self.stream_fault_after)  # noqa: S311
+        if kind == "stream_error":
+            return Reply(stream_error_after=at, delay=delay)
+        if kind == "stream_cut":
+            return Reply(stream_cut_after=at, delay=delay)
+        if kind == "stream_truncate":
+            return Reply(stream_truncate_after=at, delay=delay)
+        return Reply(stream_stall_after=at, stream_stall_for=self.stream_stall_for, delay=delay)
+
+    def _fault(self, kind: _PlainFault, delay: float) -> Reply:
         if isinstance(kind, int):
             headers: Mapping[str, str] = EMPTY_HEADERS
             if self.retry_after is not None and kind in RETRY_AFTER_STATUSES:

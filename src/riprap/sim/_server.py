@@ -13,12 +13,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Self
 
 from riprap.sim._connection import Connection
+from riprap.sim._outage import Outage, check_outages, outage_reply
+from riprap.sim._ratelimit import RateLimiting
 from riprap.sim._script import Reply, Scenario
+from riprap.sim._stream import stream_response
+from riprap.sim._text import prefill_problem
 from riprap.sim._wire import Provider, render, request_id, route
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
     from types import TracebackType
+
+    from riprap.sim._sse import StreamBody
 
 _LOOPBACK: Final = "127.0.0.1"
 _LOOPBACK_NAMES: Final = frozenset({_LOOPBACK, "localhost"})
@@ -74,6 +80,8 @@ class Simulator:
         port: int = 0,
         scenario: Scenario | None = None,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        outages: Iterable[Outage] = (),
     ) -> None:
         """Configure the simulator; it listens only once started.
 
@@ -82,7 +90,13 @@ class Simulator:
                 business listening on a real interface.
             port: TCP port; 0 picks a free one.
             scenario: Decides requests with no scripted reply; default always succeeds.
-            clock: Timestamps recorded requests and feeds the scenario's decision.
+            outages: Windows of time in which a model fails (see ``Outage``), timed from
+                the first request after start or reset(); they take precedence over the
+                scenario, not over scripted replies.
+            clock: Timestamps recorded requests and feeds the scenario's decision; the
+                rate-limit buckets (``Scenario.rate_limits``) refill by it.
+            wall_clock: Epoch seconds, for the RFC 3339 times of Anthropic's rate-limit
+                ``reset`` headers.
         """
         if host not in _LOOPBACK_NAMES:
             raise ValueError(f"host must be loopback ('127.0.0.1' or 'localhost'), got {host!r}")
@@ -92,11 +106,17 @@ class Simulator:
             raise TypeError(f"scenario must be a Scenario, got {type(scenario).__name__}")
         self._port = port
         self._clock = clock
+        self._wall_clock = wall_clock
+        self._rate_limiting = RateLimiting()
         self._lock = threading.Lock()
         self._queue: collections.deque[Reply] = collections.deque()
         self._records: list[RecordedRequest] = []
         self._count = 0
         self._scenario = scenario or Scenario()
+        self._outages = check_outages(outages)
+        # Outage time: 0 at the first request after start or reset() (read lazily, so the
+        # clock is only ever read for requests).
+        self._origin: float | None = None
         self._lifecycle = threading.Lock()  # serialises start() and close()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -143,6 +163,24 @@ class Simulator:
             self._scenario = scenario
 
     @property
+    def outages(self) -> tuple[Outage, ...]:
+        """The outage windows, timed from the first request after start or reset()."""
+        with self._lock:
+            return self._outages
+
+    @outages.setter
+    def outages(self, outages: Iterable[Outage]) -> None:
+        checked = check_outages(outages)
+        with self._lock:
+            self._outages = checked
+
+    @property
+    def elapsed(self) -> float:
+        """Outage time: seconds since the first request after start or reset() (0 before)."""
+        with self._lock:
+            return 0.0 if self._origin is None else self._clock() - self._origin
+
+    @property
     def requests(self) -> tuple[RecordedRequest, ...]:
         """Snapshot of the requests received since start or the last reset()."""
         with self._lock:
@@ -163,11 +201,13 @@ class Simulator:
             self._queue.extend(replies)
 
     def reset(self) -> None:
-        """Forget scripted replies and recorded requests; indices restart at 0."""
+        """Forget scripted replies and recorded requests; indices and outage time restart at 0."""
         with self._lock:
             self._queue.clear()
             self._records.clear()
             self._count = 0
+            self._rate_limiting.clear()
+            self._origin = None
 
     def start(self) -> None:
         """Bind, start the server thread, and return once it is accepting connections."""
@@ -287,9 +327,14 @@ class Simulator:
         if not self._connections and not self._accepting and self._drained is not None:
             self._drained.set()
 
+    def _outage(self, index: int, now: float, body: object) -> Reply | None:
+        """The reply of an outage hitting this request, if any (called holding the lock)."""
+        since = now - (now if self._origin is None else self._origin)
+        return outage_reply(self._outages, index=index, since=since, body=body)
+
     def _admit(
         self, method: str, target: str, headers: dict[str, str], raw_body: bytes
-    ) -> tuple[Reply, int, list[tuple[str, str]], bytes]:
+    ) -> tuple[Reply, int, list[tuple[str, str]], bytes | StreamBody]:
         """Record a complete request, decide its reply and render it (loop thread)."""
         path, _, query = target.partition("?")
         provider, kind = route(method, path, headers)
@@ -304,16 +349,27 @@ class Simulator:
         with self._lock:
             index = self._count
             self._count += 1
+            self._origin = now if self._origin is None else self._origin  # starts with traffic
             # Requests no real endpoint would accept never consume a scripted reply, so a
             # stray call cannot shift every later reply in a test's script.
             if kind == "unknown":
                 reply = Reply(status=404, message=f"Invalid URL ({method} {path})")
             elif malformed:
                 reply = Reply(status=400, message="Request body is not valid JSON.")
+            elif kind == "messages" and (problem := prefill_problem(body)) is not None:
+                reply = Reply(status=400, message=problem)
             elif self._queue:
                 reply = self._queue.popleft()
             else:
-                reply = self._scenario.decide(index, now)
+                reply = self._outage(index, now, body) or self._rate_limiting.decide(
+                    self._scenario,
+                    provider=provider,
+                    route=kind,
+                    body=body,
+                    index=index,
+                    now=now,
+                    now_wall=self._wall_clock(),
+                )
             record = RecordedRequest(
                 method=method,
                 path=path,
@@ -331,4 +387,8 @@ class Simulator:
         if not reply.sends_response:
             return reply, reply.status, [], b""
         status, response_headers, payload = render(reply, provider, kind, index, body)
+        streamed = stream_response(reply, kind, index, body, response_headers)
+        if streamed is not None:
+            response_headers, stream = streamed
+            return reply, status, response_headers, stream
         return reply, status, response_headers, payload

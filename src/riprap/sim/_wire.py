@@ -16,6 +16,8 @@ import json
 import math
 from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
+from riprap.sim._text import continuation, split_prefill
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -147,6 +149,17 @@ def default_text(messages: object, max_tokens: int | None = None) -> str:
     return _words(_canonical(messages), max_tokens)[0]
 
 
+def expected_text(messages: object, max_tokens: int | None = None) -> str:
+    """The full assistant text an Anthropic caller should end up with for ``messages``.
+
+    A final assistant turn made of text is ignored: the simulator treats it as the start of
+    this same text and replies with the rest, so prefill + reply == ``expected_text`` when
+    the prefill is a prefix of it. Without such a turn this is ``default_text``. (OpenAI has
+    no prefill: there a trailing assistant turn is conversation, use ``default_text``.)
+    """
+    return _words(_canonical(split_prefill(messages)[0]), max_tokens)[0]
+
+
 def estimate_input_tokens(messages: object) -> int:
     """Input tokens a default reply reports: a quarter of the canonical JSON's length."""
     return max(1, math.ceil(len(_canonical(messages)) / 4))
@@ -161,16 +174,40 @@ def _int_field(body: object, *names: str) -> int | None:
     return None
 
 
-def _completion(reply: Reply, body: object, limit: int | None) -> tuple[str, bool, int, int]:
-    """Text, truncated flag and (input, output) tokens of a success reply."""
-    canonical = _canonical(body.get("messages") if isinstance(body, dict) else None)
-    if reply.text is not None:
+def _completion(
+    reply: Reply, body: object, limit: int | None, *, prefill: bool = False
+) -> tuple[str, bool, int, int]:
+    """Text, truncated flag and (input, output) tokens of a success reply.
+
+    With ``prefill`` (Anthropic), a final assistant turn is continued: see ``expected_text``.
+    """
+    messages = body.get("messages") if isinstance(body, dict) else None
+    canonical = _canonical(messages)
+    conversation, prefix = split_prefill(messages) if prefill else (messages, None)
+    if prefix is not None:
+        full = reply.text if reply.text is not None else _words(_canonical(conversation), None)[0]
+        cap = limit if reply.text is None else None  # Reply.text is sent whole, as below
+        text, truncated = continuation(full, prefix, cap)
+    elif reply.text is not None:
         text, truncated = reply.text, False
     else:
         text, truncated = _words(canonical, limit)
     if reply.usage is not None:
         return text, truncated, *reply.usage
     return text, truncated, max(1, math.ceil(len(canonical) / 4)), max(1, len(text.split()))
+
+
+def max_output_tokens(provider: Provider | None, body: object) -> int | None:
+    """The output ceiling a request body sets, under its provider's names."""
+    names = ("max_tokens",) if provider == "anthropic" else ("max_completion_tokens", "max_tokens")
+    return _int_field(body, *names)
+
+
+def usage_of(reply: Reply, provider: Provider | None, body: object) -> tuple[int, int]:
+    """(input, output) tokens a success ``reply`` to ``body`` reports in its usage."""
+    limit = max_output_tokens(provider, body)
+    _, _, tokens_in, tokens_out = _completion(reply, body, limit, prefill=provider == "anthropic")
+    return tokens_in, tokens_out
 
 
 def _model(body: object, fallback: str) -> str:
@@ -191,7 +228,7 @@ def _anthropic_success(reply: Reply, route_: Route, index: int, body: object) ->
     if route_ == "count_tokens":
         return {"input_tokens": _completion(reply, body, None)[2]}
     text, truncated, tokens_in, tokens_out = _completion(
-        reply, body, _int_field(body, "max_tokens")
+        reply, body, _int_field(body, "max_tokens"), prefill=True
     )
     return {
         "id": f"msg_sim_{index:06d}",
