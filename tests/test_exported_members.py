@@ -20,8 +20,8 @@ EXPECTED = {
     "Result", "Retry", "RetryAfterBeyondDeadlineError", "RetryBudget", "RetryScheduled",
     "RiprapError", "Rule", "Stop", "StreamInterruptedError", "StreamStalledError",
     "Timeouts", "UnexpectedResponseError",
-    "UnsupportedClientError", "Usage", "__version__", "last_report", "report_of", "results",
-    "with_policy", "wrap",
+    "UnsupportedClientError", "Usage", "__version__", "expect", "last_report", "report_of",
+    "results", "with_policy", "wrap",
 }  # fmt: skip
 
 

@@ -45,7 +45,7 @@ def test_bad_requests_fail_before_the_network_naming_the_field(
     assert info.value.path == "messages[1].role"
     with pytest.raises(PromptValidationError, match="max_tokens"):
         call(provider, client, max_tokens=10_000_000)
-    assert sim.requests == ()
+    assert len(sim.requests) == 0
 
 
 def test_validation_can_be_turned_off(sim: Simulator) -> None:
@@ -70,10 +70,11 @@ def test_a_prompt_over_the_window_is_refused_or_fitted(provider: str, sim: Simul
     client = riprap.wrap(make_client(provider, sim, is_async=False))
     with pytest.raises(ContextOverflowError):
         call(provider, client, messages=history)
-    assert sim.requests == ()
+    assert len(sim.requests) == 0
     fitted = riprap.wrap(make_client(provider, sim, is_async=False), context=SlidingWindow())
     call(provider, fitted, messages=history)
-    (sent,) = sim.requests
+    assert len(sim.requests) == 1
+    sent = sim.requests[0]
     assert isinstance(sent.body, dict)
     kept = sent.body["messages"]
     assert kept[-1] == {"role": "user", "content": "and now?"}
@@ -129,3 +130,58 @@ def test_a_stream_settles_its_budget_when_it_ends(sim: Simulator) -> None:
     spent, reserved = budgets.ledger.state(budget)
     assert reserved == 0
     assert 0 < spent < 0.01
+
+
+@PROVIDERS
+def test_expect_reasks_until_the_answer_parses(provider: str, sim: Simulator) -> None:
+    """Invalid JSON twice, then valid: the parsed value after three calls, usage summed."""
+    sim.script(Reply(text="not json"), Reply(text="{oops"), Reply(text='{"answer": 42}'))
+    client = riprap.wrap(make_client(provider, sim, is_async=False))
+    got = call(provider, riprap.expect(client, riprap.Expect.json()))
+    assert got.value == {"answer": 42}
+    assert got.attempts == 3
+    assert len(sim.requests) == 3
+    second = sim.requests[1].body
+    assert isinstance(second, dict)
+    assert "not json" in str(second["messages"])
+    assert got.usage is not None
+    assert got.usage.output_tokens == 2 + 1 + 2  # the simulator counts words
+
+
+def test_expect_gives_up_with_the_raw_text(sim: Simulator) -> None:
+    """After the bound, OutputValidationError carries the last raw answer."""
+    sim.script(*[Reply(text="nope")] * 3)
+    client = riprap.wrap(make_client("openai", sim, is_async=False))
+    with pytest.raises(riprap.OutputValidationError) as info:
+        call("openai", riprap.expect(client, riprap.Expect.choices(["yes", "no"], max_attempts=2)))
+    assert info.value.raw == "nope"
+    assert len(sim.requests) == 2
+
+
+def test_provider_overflow_is_fitted_and_retried_once(sim: Simulator) -> None:
+    """The provider says "prompt is too long" though riprap's estimate fit: trimmed, sent again."""
+    sim.script(
+        Reply(status=400, message="prompt is too long: 210000 tokens > 200000 maximum"), Reply()
+    )
+    history = [
+        {"role": "user" if i % 2 == 0 else "assistant", "content": f"{i} " + "word " * 5_000}
+        for i in range(31)
+    ]
+    client = riprap.wrap(make_client("anthropic", sim, is_async=False), context=SlidingWindow())
+    call("anthropic", client, messages=history)
+    first, second = (r.body for r in sim.requests)
+    assert isinstance(first, dict)
+    assert isinstance(second, dict)
+    assert len(second["messages"]) < len(first["messages"])
+    assert second["messages"][-1] == history[-1]
+
+
+def test_reports_carry_the_cost(sim: Simulator) -> None:
+    """A known model's call reports its cost from the registry's prices."""
+    client = riprap.wrap(make_client("openai", sim, is_async=False))
+    call("openai", client)
+    report = riprap.last_report()
+    assert report is not None
+    assert report.usage is not None
+    assert report.cost is not None
+    assert report.cost > 0

@@ -50,7 +50,7 @@ from riprap.validate import (
     OutputValidationError,
     PromptValidationError,
 )
-from riprap.wrap import last_report, results, with_policy, wrap
+from riprap.wrap import expect, last_report, results, with_policy, wrap
 
 __version__ = "0.1.0.dev0"
 
@@ -103,6 +103,7 @@ __all__ = [
     "UnsupportedClientError",
     "Usage",
     "__version__",
+    "expect",
     "last_report",
     "report_of",
     "results",

@@ -340,6 +340,7 @@ class CallState:
             elapsed=now - self.started,
             stop=stop,
             usage=usage,
+            cost=engine.outer.cost(self.model, usage),
         )
         self.report = report
         LAST_REPORT.set(report)
@@ -359,6 +360,7 @@ class CallState:
                 request_ids=report.request_ids,
                 input_tokens=None if usage is None else usage.input_tokens,
                 output_tokens=None if usage is None else usage.output_tokens,
+                cost=report.cost,
                 response_model=engine.adapter.response_model(value),
                 finish_reasons=engine.adapter.finish_reasons(value),
                 **self._content(value if ok else None),

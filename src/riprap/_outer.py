@@ -12,13 +12,19 @@ import inspect
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from riprap.budget import Budgets, TokenUsage, ahold, asettle, hold, settle
-from riprap.validate import ContextOverflowError, InputRules, materialize, validate_request
+from riprap.budget import Budgets, TokenUsage, ahold, asettle, cost, hold, settle
+from riprap.validate import (
+    ContextOverflowError,
+    InputRules,
+    default_rules,
+    materialize,
+    validate_request,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine
 
-    from riprap._report import CallReport
+    from riprap._report import CallReport, Usage
     from riprap.budget._guard import Hold
     from riprap.context import SlidingWindow, Summarize
     from riprap.validate import CheckedRequest
@@ -39,6 +45,27 @@ class Outer:
     budgets: Budgets | None
     #: Applied once when the request's estimate is over the model's window.
     context: SlidingWindow | Summarize | None
+
+    def refit(self, provider: str, kwargs: dict[str, Any]) -> dict[str, Any] | None:
+        """The request fitted to its model's window, for one more try after the provider
+        said it is too long; `None` when no strategy is set or the model is unknown."""
+        if self.context is None:
+            return None
+        registry = (self.rules or default_rules()).registry
+        model = registry.find(str(kwargs.get("model")))
+        if model is None:
+            return None
+        return self.context.fit(provider, materialize(kwargs), model)
+
+    def cost(self, model: str | None, usage: Usage | None) -> float | None:
+        """Dollars `usage` cost on `model` at the registry's prices; `None` if unknown."""
+        if model is None or usage is None:
+            return None
+        info = (self.rules or default_rules()).registry.find(model)
+        if info is None or info.prices is None:
+            return None
+        tokens = TokenUsage(input_tokens=usage.input_tokens, output_tokens=usage.output_tokens)
+        return cost(info.prices, tokens)
 
 
 class Guard:

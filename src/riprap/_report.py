@@ -68,6 +68,8 @@ class CallReport:
     #: Set when the call failed: why riprap stopped.
     stop: Stop | None = None
     usage: Usage | None = None
+    #: Dollars, from the model registry's prices and `usage`; `None` if a price is unknown.
+    cost: float | None = None
 
     @property
     def request_ids(self) -> tuple[str, ...]:

@@ -14,14 +14,11 @@ import random as _random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
-from riprap._call import LAST_REPORT, CallState, Engine, run_async, run_sync
+from riprap._call import LAST_REPORT, Engine
 from riprap._clock import SystemClock
-from riprap._outer import Guard, Outer
-from riprap._result import Result
-from riprap._stream import AsyncStream, Stream, StreamState
-from riprap.budget import TokenUsage
+from riprap._outer import Outer
+from riprap._pipeline import Pipeline
 from riprap.decide import RetryBudgetState
-from riprap.errors import report_of
 from riprap.observe import LoggingHook
 from riprap.observe._content import content_limit_of
 from riprap.policy import Retry, Timeouts
@@ -37,8 +34,7 @@ if TYPE_CHECKING:
     from riprap.budget import Budgets
     from riprap.context import SlidingWindow, Summarize
     from riprap.observe import Hook
-    from riprap.providers._streams import StreamCodec
-    from riprap.validate import InputRules
+    from riprap.validate import Expect, InputRules
 
 C = TypeVar("C")
 
@@ -124,6 +120,17 @@ def results(client: object) -> Any:
     return _wrapped(client, "results")._riprap_copy(as_result=True)
 
 
+def expect(client: object, spec: Expect) -> Any:
+    """A view of a wrapped client whose text calls validate the answer against `spec`.
+
+    A failing answer is asked again with the validation error, at most
+    `spec.max_attempts` times; the call returns `riprap.validate.Expected` (the parsed
+    `value`, the last `response`, `attempts`, and `usage` summed over every attempt), or
+    raises `OutputValidationError` carrying the raw text.
+    """
+    return _wrapped(client, "expect")._riprap_copy(expect=spec)
+
+
 def last_report() -> CallReport | None:
     """The report of the last call riprap finished in this thread or task.
 
@@ -151,6 +158,8 @@ class _Binding:
     is_async: bool
     #: Endpoint calls return `Result`s instead of raising (`riprap.results`).
     as_result: bool = False
+    #: Endpoint calls validate the answer and return `Expected` (`riprap.expect`).
+    expect: Expect | None = None
 
 
 class _Node:
@@ -232,76 +241,27 @@ def _helper(
 def _endpoint(
     method: Callable[..., Any], binding: _Binding, client: Any, path: tuple[str, ...]
 ) -> Callable[..., Any]:
-    engine = binding.engine
-    as_result = binding.as_result
+    pipeline = Pipeline(
+        engine=binding.engine,
+        method=method,
+        client=client,
+        path=path,
+        as_result=binding.as_result,
+        expect=binding.expect,
+    )
     if binding.is_async:
 
         @functools.wraps(method)
         async def call_async(*args: Any, **kwargs: Any) -> Any:
-            guard = Guard(engine.outer, engine.adapter.name, path, kwargs)
-            call = CallState(engine, client, guard.kwargs)
-            await guard.ahold()
-            codec = _stream_codec(call, as_result)
-            if codec is not None:
-                call.on_end = guard.settle_at_end
-                return await AsyncStream.start(StreamState(call, codec, guard.kwargs), method, args)
-            try:
-                value = await run_async(call, method, args, guard.kwargs)
-            except Exception as error:
-                await guard.asettle(None)
-                if as_result:
-                    return _result_of_error(error)
-                raise
-            await guard.asettle(TokenUsage.of(value))
-            return _result_of_value(value, call) if as_result else value
+            return await pipeline.call_async(args, kwargs)
 
         return call_async
 
     @functools.wraps(method)
     def call_sync(*args: Any, **kwargs: Any) -> Any:
-        guard = Guard(engine.outer, engine.adapter.name, path, kwargs)
-        call = CallState(engine, client, guard.kwargs)
-        guard.hold()
-        codec = _stream_codec(call, as_result)
-        if codec is not None:
-            call.on_end = guard.settle_at_end
-            return Stream(StreamState(call, codec, guard.kwargs), method, args)
-        try:
-            value = run_sync(call, method, args, guard.kwargs)
-        except Exception as error:
-            guard.settle(None)
-            if as_result:
-                return _result_of_error(error)
-            raise
-        guard.settle(TokenUsage.of(value))
-        return _result_of_value(value, call) if as_result else value
+        return pipeline.call_sync(args, kwargs)
 
     return call_sync
-
-
-def _stream_codec(call: CallState, as_result: bool) -> StreamCodec | None:  # noqa: FBT001
-    if not call.stream:
-        return None
-    if as_result:
-        raise TypeError(
-            "riprap.results(...) does not take stream=True: a stream's outcome is known only "
-            "once it is read; iterate it and catch riprap.StreamInterruptedError"
-        )
-    return call.engine.adapter.stream_codec
-
-
-def _result_of_value(value: Any, call: CallState) -> Result[Any]:
-    if call.report is None:  # pragma: no cover - a successful call always ends with a report
-        raise RuntimeError("riprap: a finished call left no report")
-    return Result(value=value, error=None, report=call.report)
-
-
-def _result_of_error(error: Exception) -> Result[Any]:
-    report = report_of(error)
-    if report is None:
-        # Not an API call's outcome (a bad argument): a programming error, raised.
-        raise error
-    return Result(value=None, error=error, report=report)
 
 
 class Wrapped(_Node):
@@ -316,19 +276,9 @@ class Wrapped(_Node):
     def __class__(self) -> type:
         return type(self._riprap_original)
 
-    def _riprap_copy(
-        self, *, engine: Engine | None = None, as_result: bool | None = None
-    ) -> Wrapped:
-        binding = self._riprap_binding
-        return Wrapped(
-            self._riprap_target,
-            self._riprap_original,
-            _Binding(
-                engine=binding.engine if engine is None else engine,
-                is_async=binding.is_async,
-                as_result=binding.as_result if as_result is None else as_result,
-            ),
-        )
+    def _riprap_copy(self, **changes: Any) -> Wrapped:
+        binding = dataclasses.replace(self._riprap_binding, **changes)
+        return Wrapped(self._riprap_target, self._riprap_original, binding)
 
     def with_options(self, **options: Any) -> Wrapped:
         """The SDK's `with_options`, still wrapped; riprap's calls keep the SDK's retries off."""

@@ -107,11 +107,16 @@ def test_summarizer_calls_a_cheaper_model_through_riprap(provider: str, sim: Sim
     sim.script(Reply(text="A short summary."))
     client = riprap.wrap(make_client(provider, sim, is_async=False))
     create = client.messages.create if provider == "anthropic" else client.chat.completions.create
-    summarize = summarizer(create, provider=provider, model="cheap-model", max_tokens=200)
+    summarize = summarizer(
+        create,
+        provider=provider,
+        model="claude-sim" if provider == "anthropic" else "gpt-sim",
+        max_tokens=200,
+    )
     assert summarize(history(2)) == "A short summary."
     body = sim.requests[0].body
     assert isinstance(body, dict)
-    assert body["model"] == "cheap-model"
+    assert body["model"] == ("claude-sim" if provider == "anthropic" else "gpt-sim")
     assert len(body["messages"]) == 1
     assert "question 1" in body["messages"][0]["content"]
 
@@ -140,7 +145,7 @@ def test_async_compression(sim: Simulator) -> None:
         client = riprap.wrap(make_client("openai", sim, is_async=True))
         try:
             summarize = asummarizer(
-                client.chat.completions.create, provider="openai", model="cheap"
+                client.chat.completions.create, provider="openai", model="gpt-sim"
             )
             return await acompress_history(
                 history(10), summarize=summarize, keep_tokens=800, provider="openai"

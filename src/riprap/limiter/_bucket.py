@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Final, TypeAlias
+from typing import TYPE_CHECKING, Final, NamedTuple, TypeAlias
 
 from riprap.limiter._config import INPUT, MINUTE, OUTPUT, REQUESTS, TOKENS
 
@@ -314,30 +314,19 @@ def settle(
         limit = effective(plan, state, d)
         gap = 0.0
         if announced is not None and limit is not None:
-            units = _gap(
+            reading = Reading(tat, shifts[d], foreign[d], observed_at[d])
+            reading, gap = _read(
+                reading,
                 slot,
                 announced,
+                plan=plan,
+                rate=limit[0],
                 start=ticket.start,
-                moved=shifts[d] - slot.shift,
                 uncounted=need[d] - counted[d],
                 size=state.learned_capacity[d],
                 now=now,
             )
-            base = limit[0] + state.foreign[d]  # the pace before others are taken off
-            if units > -math.inf:
-                foreign[d] = _foreign(
-                    foreign[d],
-                    max(0.0, units),
-                    since=observed_at[d],
-                    latency=now - ticket.start,
-                    ceiling=FOREIGN_CEILING * base,
-                    now=now,
-                )
-                observed_at[d] = now
-            # A gap means someone else takes from the bucket: correct past it by a
-            # margin, so that the next round trip's worth of their use is no 429.
-            if units > 0:
-                gap = (units + _margin(plan, base)) / limit[0]
+            tat, shifts[d], foreign[d], observed_at[d] = reading
         delta = (0.0 if used is None else used[d]) - need[d]
         tats[d], shifts[d] = _adjust(tat, shifts[d], delta / slot.rate, gap, now)
     return replace(
@@ -347,6 +336,68 @@ def settle(
         foreign=_vec4(foreign),
         observed_at=_vec(observed_at),
     )
+
+
+class Reading(NamedTuple):
+    """One dimension's books as a response's headers are read into them."""
+
+    tat: float
+    shift: float
+    foreign: float
+    observed_at: float | None
+
+
+def _read(
+    books: Reading,
+    slot: Slot,
+    announced: Announced,
+    *,
+    plan: Plan,
+    rate: float,
+    start: float,
+    uncounted: float,
+    size: float | None,
+    now: float,
+) -> tuple[Reading, float]:
+    """The books after one dimension's headers, and the seconds still to charge for a gap.
+
+    The headers are compared with the books; a gap is added to the estimate of what
+    others take (the pace drops by it, and what is owed is kept in units, not seconds),
+    and charged, past a margin.
+    """
+    tat, shift, foreign, since = books
+    units = _gap(
+        slot,
+        announced,
+        start=start,
+        moved=shift - slot.shift,
+        uncounted=uncounted,
+        size=size,
+        now=now,
+    )
+    if units == -math.inf:
+        return books, 0.0
+    if since is not None:
+        base = rate + foreign
+        foreign = _foreign(
+            foreign,
+            max(0.0, units),
+            elapsed=now - since,
+            latency=now - start,
+            ceiling=FOREIGN_CEILING * base,
+        )
+        paced = base - foreign
+        if tat > now and paced != rate:
+            # The same units owed, at the new pace; a slower pace moves the queue too.
+            moved_to = now + (tat - now) * rate / paced
+            if moved_to > tat:
+                shift += moved_to - tat
+            tat = moved_to
+        rate = paced
+    # A gap means someone else takes from the bucket: correct past it by a margin, so
+    # that the next round trip's worth of their use is no 429.
+    gap = (units + _margin(plan, rate)) / rate if units > 0 else 0.0
+    return Reading(tat, shift, foreign, now), gap
 
 
 def _adjust(tat: float, shift: float, own: float, gap: float, now: float) -> tuple[float, float]:
@@ -365,20 +416,17 @@ def _adjust(tat: float, shift: float, own: float, gap: float, now: float) -> tup
     return tat, shift
 
 
-def _foreign(
-    rate: float, gap: float, *, since: float | None, latency: float, ceiling: float, now: float
-) -> float:
+def _foreign(rate: float, gap: float, *, elapsed: float, latency: float, ceiling: float) -> float:
     """The estimate of what others take (units per second), after a reading of `gap`.
 
-    A gap that keeps coming back after every correction is traffic riprap does not see:
-    correcting only when a response shows it lets a round trip's worth of it through
-    each time. So every gap found is added to the estimate, spread over a time constant
-    of several round trips (a neighbour that starts is taken in within it), and the
-    estimate leaks away over `FOREIGN_MEMORY` (one that stops is forgotten). Never below
-    zero, never above `ceiling`.
+    A gap that comes back after every correction is traffic riprap does not see;
+    correcting only when a response shows it would let a round trip's worth of it
+    through each time. So each gap found is added to an estimate of their rate, spread
+    over a time constant of several round trips, and riprap's pace drops by it. The
+    estimate leaks away over `FOREIGN_MEMORY` when no gap renews it (a neighbour that
+    stopped), and stays within zero and `ceiling`.
     """
-    if since is not None:
-        rate *= math.exp(-max(0.0, now - since) / FOREIGN_MEMORY)
+    rate *= math.exp(-max(0.0, elapsed) / FOREIGN_MEMORY)
     tau = max(FOREIGN_TIME_CONSTANT, FOREIGN_ROUND_TRIPS * max(0.0, latency))
     return min(ceiling, max(0.0, rate + gap / tau))
 

@@ -110,10 +110,8 @@ local function margin(rate)
 end
 
 -- Mirrors _bucket._foreign: FOREIGN_MEMORY 30 s, FOREIGN_TIME_CONSTANT 1 s, 4 round trips.
-local function update_foreign(rate, gap, since, latency, ceiling)
-  if since ~= nil then
-    rate = rate * math.exp(-math.max(0, now - since) / 30.0)
-  end
+local function update_foreign(rate, gap, elapsed, latency, ceiling)
+  rate = rate * math.exp(-math.max(0, elapsed) / 30.0)
   local tau = math.max(1.0, 4.0 * math.max(0, latency))
   return math.min(ceiling, math.max(0, rate + gap / tau))
 end
@@ -277,6 +275,7 @@ elseif op == 'settle' then
       local a = obs and obs[d]
       local r = effective(d)
       if a and r then
+        local since = observed_at[d]
         local moved = shift[d] - s.shift
         local uncounted = need[d] - counted[d]
         local units = -math.huge
@@ -289,14 +288,25 @@ elseif op == 'settle' then
           local ours = s.cap - math.max(0, full - now) * s.rate + uncounted
           units = math.max(units, ours - (lcap[d] - owed))
         end
-        local base = r + foreign[d]
         if units > -math.huge then
-          foreign[d] = update_foreign(foreign[d], math.max(0, units), observed_at[d],
-                                      now - t.start, 0.9 * base)
+          if since ~= nil then
+            local base = r + foreign[d]
+            foreign[d] = update_foreign(foreign[d], math.max(0, units), now - since,
+                                        now - t.start, 0.9 * base)
+            local paced = base - foreign[d]
+            if cur > now and paced ~= r then
+              local moved_to = now + (cur - now) * r / paced
+              if moved_to > cur then
+                shift[d] = shift[d] + (moved_to - cur)
+              end
+              cur = moved_to
+            end
+            r = paced
+          end
           observed_at[d] = now
-        end
-        if units > 0 then
-          gap = (units + margin(base)) / r
+          if units > 0 then
+            gap = (units + margin(r)) / r
+          end
         end
       end
       local delta = -need[d]

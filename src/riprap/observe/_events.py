@@ -84,6 +84,8 @@ class CallEnded(Event):
     request_ids: tuple[str, ...]
     input_tokens: int | None = None
     output_tokens: int | None = None
+    #: Dollars at the model registry's prices; `None` if a price is unknown.
+    cost: float | None = None
     response_model: str | None = None
     finish_reasons: tuple[str, ...] = ()
     #: Prompt and answer text: set only when a hook asks for content (`content_limit`),

@@ -101,6 +101,9 @@ class Expected:
     usage: TokenUsage | None
     #: The validation errors of the attempts that failed, in order.
     errors: tuple[str, ...]
+    #: Dollars for every attempt together, at the registry's prices (set by `riprap.expect`);
+    #: `None` when a price is unknown.
+    cost: float | None = None
 
 
 class Asking:
