@@ -70,11 +70,10 @@ def test_a_prompt_over_the_window_is_refused_or_fitted(provider: str, sim: Simul
     client = riprap.wrap(make_client(provider, sim, is_async=False))
     with pytest.raises(ContextOverflowError):
         call(provider, client, messages=history)
-    assert len(sim.requests) == 0
+    assert not sim.requests
     fitted = riprap.wrap(make_client(provider, sim, is_async=False), context=SlidingWindow())
     call(provider, fitted, messages=history)
-    assert len(sim.requests) == 1
-    sent = sim.requests[0]
+    (sent,) = sim.requests
     assert isinstance(sent.body, dict)
     kept = sent.body["messages"]
     assert kept[-1] == {"role": "user", "content": "and now?"}
