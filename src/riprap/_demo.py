@@ -22,6 +22,11 @@ if TYPE_CHECKING:
 
     from riprap.providers._base import SdkAdapter
 
+#: Real model names, so riprap checks requests against the registry as it would in
+#: production (the simulator answers for any model).
+ANTHROPIC_MODEL = "claude-haiku-4-5-20251001"
+OPENAI_MODEL = "gpt-4o-mini"
+
 #: The transient faults of the demo: design §2's commonest retryable failures.
 FAULTS: dict[int | str, float] = {529: 1.0, 500: 1.0, 503: 1.0, "reset": 1.0}
 
@@ -57,8 +62,8 @@ def _client(sdk: Any, provider: str, base_url: str, *, max_retries: int) -> Any:
 def _request(provider: str, i: int) -> Callable[[Any], Awaitable[Any]]:
     messages = [{"role": "user", "content": f"Say something short about the number {i}."}]
     if provider == "anthropic":
-        return lambda c: c.messages.create(model="claude-sim", max_tokens=64, messages=messages)
-    return lambda c: c.chat.completions.create(model="gpt-sim", max_tokens=64, messages=messages)
+        return lambda c: c.messages.create(model=ANTHROPIC_MODEL, max_tokens=64, messages=messages)
+    return lambda c: c.chat.completions.create(model=OPENAI_MODEL, max_tokens=64, messages=messages)
 
 
 async def _drive(

@@ -321,6 +321,7 @@ def settle(
                 announced,
                 plan=plan,
                 rate=limit[0],
+                capacity=limit[1],
                 start=ticket.start,
                 uncounted=need[d] - counted[d],
                 size=state.learned_capacity[d],
@@ -354,6 +355,7 @@ def _read(
     *,
     plan: Plan,
     rate: float,
+    capacity: float,
     start: float,
     uncounted: float,
     size: float | None,
@@ -373,6 +375,7 @@ def _read(
         moved=shift - slot.shift,
         uncounted=uncounted,
         size=size,
+        capacity=capacity,
         now=now,
     )
     if units == -math.inf:
@@ -439,6 +442,7 @@ def _gap(
     moved: float,
     uncounted: float,
     size: float | None,
+    capacity: float,
     now: float,
 ) -> float:
     """Units the provider has less than riprap's books say, as of this call; <= 0: none.
@@ -452,14 +456,17 @@ def _gap(
     corrections applied since the call went (they already account for what happened
     before it), and what the provider did not count of this call (`uncounted`).
     """
+    # Limits learned since the call was let go may have shrunk the bucket under it.
+    level = min(slot.level, capacity)
     gap = -math.inf
     if announced.remaining is not None:
-        gap = slot.level - moved * slot.rate + uncounted - announced.remaining
+        gap = level - moved * slot.rate + uncounted - announced.remaining
     if announced.reset_in is not None and announced.limit is not None and size is not None:
         # Read conservatively: a reset rounded up to whole seconds may claim a second more.
         owed = announced.limit / MINUTE * max(0.0, announced.reset_in - announced.resolution)
+        owed = min(owed, size)  # a reset further out than a full refill is not believed
         full = start + (slot.capacity - slot.level) / slot.rate + moved
-        ours = slot.capacity - max(0.0, full - now) * slot.rate + uncounted
+        ours = min(slot.capacity, capacity) - max(0.0, full - now) * slot.rate + uncounted
         gap = max(gap, ours - (size - owed))
     return gap
 

@@ -273,19 +273,21 @@ elseif op == 'settle' then
     if s and cur then
       local gap = 0
       local a = obs and obs[d]
-      local r = effective(d)
+      local r, c = effective(d)
       if a and r then
         local since = observed_at[d]
         local moved = shift[d] - s.shift
         local uncounted = need[d] - counted[d]
+        local level = math.min(s.level, c)
         local units = -math.huge
         if a.remaining then
-          units = s.level - moved * s.rate + uncounted - a.remaining
+          units = level - moved * s.rate + uncounted - a.remaining
         end
         if a.reset_in and a.limit and lcap[d] then
           local owed = a.limit / 60 * math.max(0, a.reset_in - a.resolution)
+          owed = math.min(owed, lcap[d])
           local full = t.start + (s.cap - s.level) / s.rate + moved
-          local ours = s.cap - math.max(0, full - now) * s.rate + uncounted
+          local ours = math.min(s.cap, c) - math.max(0, full - now) * s.rate + uncounted
           units = math.max(units, ours - (lcap[d] - owed))
         end
         if units > -math.huge then
