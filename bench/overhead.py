@@ -14,36 +14,17 @@ import statistics
 import time
 from typing import Any
 
-import anthropic
-import openai
-
 import riprap
+from _common import quantile, sdk_client
 from riprap.sim import Simulator
-
-
-def _clients(provider: str, base_url: str) -> tuple[Any, Any]:
-    bare: Any
-    other: Any
-    if provider == "anthropic":
-        bare = anthropic.Anthropic(api_key="sk-bench", base_url=base_url)
-        other = anthropic.Anthropic(api_key="sk-bench", base_url=base_url)
-    else:
-        bare = openai.OpenAI(api_key="sk-bench", base_url=f"{base_url}/v1")
-        other = openai.OpenAI(api_key="sk-bench", base_url=f"{base_url}/v1")
-    return bare, riprap.wrap(other)
 
 
 def _call(provider: str, client: Any) -> None:
     messages = [{"role": "user", "content": "ping"}]
     if provider == "anthropic":
-        client.messages.create(model="claude-sim", max_tokens=8, messages=messages)
+        client.messages.create(model="claude-haiku-4-5-20251001", max_tokens=8, messages=messages)
     else:
-        client.chat.completions.create(model="gpt-sim", max_tokens=8, messages=messages)
-
-
-def _quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+        client.chat.completions.create(model="gpt-4o-mini", max_tokens=8, messages=messages)
 
 
 def main() -> None:
@@ -54,7 +35,8 @@ def main() -> None:
     args = parser.parse_args()
     times: dict[str, list[float]] = {"bare SDK": [], "riprap.wrap": []}
     with Simulator() as sim:
-        bare, wrapped = _clients(args.provider, sim.base_url)
+        bare = sdk_client(args.provider, sim.base_url)
+        wrapped = riprap.wrap(sdk_client(args.provider, sim.base_url))
         for _ in range(50):  # warm up: connections, imports, caches
             _call(args.provider, bare)
             _call(args.provider, wrapped)
@@ -69,10 +51,10 @@ def main() -> None:
     print(f"{args.calls} calls each, {args.provider} SDK, fault-free simulator, interleaved")
     print(f"{'contender':<12}  {'median ms':>9}  {'p99 ms':>7}")
     for name, values in times.items():
-        median, p99 = statistics.median(values), _quantile(values, 0.99)
+        median, p99 = statistics.median(values), quantile(values, 0.99)
         print(f"{name:<12}  {1e3 * median:9.3f}  {1e3 * p99:7.3f}")
     overhead = statistics.median(times["riprap.wrap"]) - statistics.median(times["bare SDK"])
-    p99 = _quantile(times["riprap.wrap"], 0.99) - _quantile(times["bare SDK"], 0.99)
+    p99 = quantile(times["riprap.wrap"], 0.99) - quantile(times["bare SDK"], 0.99)
     ratio = statistics.median(times["riprap.wrap"]) / statistics.median(times["bare SDK"])
     print(f"overhead: median {1e3 * overhead:+.3f} ms, p99 {1e3 * p99:+.3f} ms, ratio {ratio:.3f}x")
 

@@ -14,34 +14,20 @@ import statistics
 import time
 from typing import Any
 
-import anthropic
-import openai
-
 import riprap
+from _common import sdk_client
 from riprap.sim import Reply, Simulator
-
-
-def _clients(provider: str, base_url: str) -> tuple[Any, Any]:
-    bare: Any
-    other: Any
-    if provider == "anthropic":
-        bare = anthropic.Anthropic(api_key="sk-bench", base_url=base_url)
-        other = anthropic.Anthropic(api_key="sk-bench", base_url=base_url)
-    else:
-        bare = openai.OpenAI(api_key="sk-bench", base_url=f"{base_url}/v1")
-        other = openai.OpenAI(api_key="sk-bench", base_url=f"{base_url}/v1")
-    return bare, riprap.wrap(other)
 
 
 def _read(provider: str, client: Any, words: int) -> int:
     messages = [{"role": "user", "content": "stream"}]
     if provider == "anthropic":
         stream = client.messages.create(
-            model="claude-sim", max_tokens=words + 10, messages=messages, stream=True
+            model="claude-haiku-4-5-20251001", max_tokens=words + 10, messages=messages, stream=True
         )
     else:
         stream = client.chat.completions.create(
-            model="gpt-sim", max_tokens=words + 10, messages=messages, stream=True
+            model="gpt-4o-mini", max_tokens=words + 10, messages=messages, stream=True
         )
     return sum(1 for _ in stream)
 
@@ -57,7 +43,8 @@ def main() -> None:
     times: dict[str, list[float]] = {"bare SDK": [], "riprap.wrap": []}
     events = 0
     with Simulator() as sim:
-        bare, wrapped = _clients(args.provider, sim.base_url)
+        bare = sdk_client(args.provider, sim.base_url)
+        wrapped = riprap.wrap(sdk_client(args.provider, sim.base_url))
         sim.script(*[Reply(text=text)] * (2 * (args.streams + 20)))
         for _ in range(20):  # warm up
             _read(args.provider, bare, args.words)

@@ -1,0 +1,411 @@
+"""The rate limiter: per-call overhead, and paced runs against the simulator's limits.
+
+Run: `.venv/bin/python bench/limiter.py [--calls 300] [--rate 50] [--burst 20]`
+
+1. Overhead: one acquire + settle (with rate-limit headers) on a scope with room, for
+   the in-process backend and for Redis (a throwaway redis-server on a free port).
+2. Side by side, N calls at concurrency 32 against a simulator limit of R requests/s
+   with burst B: the limiter driving the bare async Anthropic SDK (`max_retries=0`,
+   configured limits, then no limits at all so the headers alone pace it) beside the
+   bare SDK with its default retries. Makespan against the physical minimum (N - B)/R,
+   and the 429s the simulator sent.
+3. The same with 30 % of the quota taken by foreign traffic (minimum (N - B)/(0.7 R)).
+4. An input-token limit with prompts of 100 to 20,000 tokens: each large prompt's wait
+   against its fair share (what arrived before it and was still waiting, plus itself,
+   at the limit's rate).
+5. Four processes sharing one Redis limiter against the same limit; sixteen processes
+   racing for one scope of 50 with no refill (admitted must be exactly 50).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import anthropic
+
+from riprap.limiter import (
+    Limiter,
+    Limits,
+    MemoryBackend,
+    Need,
+    RateLimitWaitBeyondDeadlineError,
+    RedisBackend,
+    Scope,
+)
+from riprap.sim import Bucket, RateLimits, Scenario, Simulator
+
+SCOPE = Scope.of("anthropic", "claude-sim", api_key="sk-bench")
+HEADERS = {
+    "anthropic-ratelimit-requests-limit": "1000000",
+    "anthropic-ratelimit-requests-remaining": "999999",
+    "anthropic-ratelimit-requests-reset": "2025-01-01T00:00:00Z",  # past: full
+}
+
+
+# -- redis-server for the shared runs --------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def start_redis() -> tuple[subprocess.Popen[bytes], str, tempfile.TemporaryDirectory[str]] | None:
+    """A throwaway redis-server on a free loopback port, or None if none is installed."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        return None
+    port = _free_port()
+    workdir = tempfile.TemporaryDirectory()
+    process = subprocess.Popen(  # noqa: S603 - a fixed binary with fixed arguments
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+         "no", "--dir", workdir.name],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    for _ in range(200):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.1):
+                return process, f"redis://127.0.0.1:{port}/0", workdir
+        except OSError:
+            time.sleep(0.02)
+    process.terminate()
+    return None
+
+
+# -- 1. overhead ---------------------------------------------------------------------------
+
+
+def overhead(backend: Any, rounds: int) -> tuple[float, float]:
+    """Median and p99 microseconds of acquire + settle with headers, never waiting."""
+    limiter = Limiter(limits=Limits(rpm=1e9, input_tpm=1e12, output_tpm=1e12), backend=backend)
+    need = Need(input_tokens=500, output_tokens=200)
+    times = []
+    for i in range(rounds + 100):
+        started = time.perf_counter()
+        permit = limiter.acquire(SCOPE, need, deadline_at=limiter.clock.now() + 60)
+        permit.settle(input_tokens=480, output_tokens=150, headers=HEADERS)
+        if i >= 100:  # warm-up: connections, script loading
+            times.append(time.perf_counter() - started)
+    limiter.close()
+    times.sort()
+    return 1e6 * statistics.median(times), 1e6 * times[int(0.99 * len(times))]
+
+
+# -- 2-4. runs against the simulator ------------------------------------------------------
+
+
+@dataclass
+class Run:
+    """What one run measured."""
+
+    seconds: float
+    rejected: int  # 429s the simulator sent
+    failed: int  # calls that raised in the end
+    waits: list[tuple[float, float, int]]  # (arrival, waited, input tokens) per call
+
+
+async def drive_limited(
+    base_url: str,
+    limiter: Limiter,
+    *,
+    calls: int,
+    concurrency: int,
+    words: Any = lambda i: 1,
+) -> Run:
+    """The limiter around a bare async SDK client (`max_retries=0`): a minimal call loop."""
+    waits: list[tuple[float, float, int]] = []
+    failed = 0
+    async with anthropic.AsyncAnthropic(
+        api_key="sk-bench", base_url=base_url, max_retries=0
+    ) as client:
+        # The SDK's first call builds its machinery (tens of ms); not the limiter's cost.
+        await client.messages.count_tokens(
+            model="claude-sim", messages=[{"role": "user", "content": "x"}]
+        )
+        gate = asyncio.Semaphore(concurrency)
+        started = time.monotonic()
+
+        async def one(i: int) -> None:
+            nonlocal failed
+            async with gate:
+                text = " ".join(["word"] * words(i))
+                request: dict[str, Any] = {
+                    "model": "claude-sim",
+                    "max_tokens": 16,
+                    "messages": [{"role": "user", "content": text}],
+                }
+                need = limiter.need(request, output_tokens=16)
+                arrived = time.monotonic() - started
+                waited = 0.0
+                for _ in range(10):
+                    try:
+                        permit = await limiter.aacquire(
+                            SCOPE, need, deadline_at=limiter.clock.now() + 120
+                        )
+                    except RateLimitWaitBeyondDeadlineError:
+                        failed += 1
+                        return
+                    waited += permit.waited
+                    try:
+                        raw = await client.messages.with_raw_response.create(**request)
+                    except anthropic.RateLimitError as error:
+                        headers = error.response.headers
+                        retry_after = float(headers.get("retry-after", "1"))
+                        await permit.arate_limited(retry_after=retry_after, headers=headers)
+                        continue
+                    except anthropic.APIError:
+                        await permit.afail()
+                        failed += 1
+                        return
+                    usage = (await raw.parse()).usage
+                    await permit.asettle(
+                        input_tokens=usage.input_tokens,
+                        output_tokens=usage.output_tokens,
+                        headers=raw.headers,
+                    )
+                    waits.append((arrived, waited, need.input_tokens))
+                    return
+                failed += 1
+
+        await asyncio.gather(*(one(i) for i in range(calls)))
+        seconds = time.monotonic() - started
+    await limiter.aclose()
+    return Run(seconds, 0, failed, waits)
+
+
+async def drive_bare(base_url: str, *, calls: int, concurrency: int) -> Run:
+    """The bare async SDK with its default retries (2, honouring retry-after)."""
+    failed = 0
+    async with anthropic.AsyncAnthropic(api_key="sk-bench", base_url=base_url) as client:
+        await client.messages.count_tokens(
+            model="claude-sim", messages=[{"role": "user", "content": "x"}]
+        )
+        gate = asyncio.Semaphore(concurrency)
+        started = time.monotonic()
+
+        async def one(i: int) -> None:
+            nonlocal failed
+            async with gate:
+                try:
+                    await client.messages.create(
+                        model="claude-sim",
+                        max_tokens=16,
+                        messages=[{"role": "user", "content": f"call {i}"}],
+                    )
+                except anthropic.APIError:
+                    failed += 1
+
+        await asyncio.gather(*(one(i) for i in range(calls)))
+        seconds = time.monotonic() - started
+    return Run(seconds, 0, failed, [])
+
+
+def simulate(limits: RateLimits, make_run: Any) -> Run:
+    """Run `make_run(base_url)` against a fresh simulator with `limits`; count its 429s."""
+    with Simulator(scenario=Scenario(rate_limits=limits)) as sim:
+        run: Run = asyncio.run(make_run(sim.base_url))
+        run.rejected = sum(1 for r in sim.requests if r.reply.status == 429)  # noqa: PLR2004
+    return run
+
+
+def report(name: str, run: Run, minimum: float, calls: int) -> None:
+    """One row of the side-by-side table."""
+    share = 100 * run.rejected / calls
+    print(
+        f"  {name:<34} {run.seconds:7.2f} s  {run.seconds / minimum:6.3f}x  "
+        f"{run.rejected:5d} 429s ({share:4.1f} %)  {run.failed:3d} failed"
+    )
+
+
+def fairness(run: Run, rate: float, *, large: int) -> tuple[float, float]:
+    """Largest wait / fair share among prompts of at least `large` tokens, and its wait."""
+    worst, worst_wait = 0.0, 0.0
+    starts = [(a, a + w, n) for a, w, n in run.waits]
+    for arrived, waited, tokens in run.waits:
+        if tokens < large:
+            continue
+        ahead = sum(n for a, s, n in starts if a < arrived and s > arrived)
+        fair = (ahead + tokens) / rate
+        if fair > 0 and waited / fair > worst:
+            worst, worst_wait = waited / fair, waited
+    return worst, worst_wait
+
+
+# -- 5. processes sharing Redis ------------------------------------------------------------
+
+
+def _child(base_url: str, redis_url: str, calls: int, concurrency: int, limits: Limits) -> None:
+    limiter = Limiter(limits=limits, backend=RedisBackend(redis_url, namespace="bench-fleet"))
+    run = asyncio.run(drive_limited(base_url, limiter, calls=calls, concurrency=concurrency))
+    if run.failed:
+        sys.exit(1)
+
+
+def fleet(
+    limits: RateLimits, redis_url: str, *, processes: int, calls: int, limiter_limits: Limits
+) -> Run:
+    """`processes` processes, `calls` calls in all, one Redis limiter scope."""
+    context = multiprocessing.get_context("spawn")
+    with Simulator(scenario=Scenario(rate_limits=limits)) as sim:
+        workers = [
+            context.Process(
+                target=_child,
+                args=(sim.base_url, redis_url, calls // processes, 32 // processes, limiter_limits),
+            )
+            for _ in range(processes)
+        ]
+        started = time.monotonic()
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        seconds = time.monotonic() - started
+        # Subtract the children's start-up (interpreter, imports): from the first call.
+        calls_seen = [r.time for r in sim.requests if r.path == "/v1/messages"]
+        if calls_seen:
+            seconds = max(calls_seen) - min(calls_seen)
+        rejected = sum(1 for r in sim.requests if r.reply.status == 429)  # noqa: PLR2004
+        failed = sum(1 for w in workers if w.exitcode)
+    return Run(seconds, rejected, failed, [])
+
+
+def _hammer(redis_url: str, barrier: Any, admitted: Any) -> None:
+    limits = Limits(rpm=0.001, burst_seconds=3_000_000, headroom=1.0, jitter=0.0)
+    limiter = Limiter(
+        limits=limits, backend=RedisBackend(redis_url, namespace=f"hammer{os.getppid()}")
+    )
+    barrier.wait()
+    for _ in range(20):
+        try:
+            limiter.acquire(
+                SCOPE, Need(input_tokens=1, output_tokens=1), deadline_at=limiter.clock.now() + 0.1
+            )
+            with admitted.get_lock():
+                admitted.value += 1
+        except RateLimitWaitBeyondDeadlineError:
+            pass
+    limiter.close()
+
+
+def hammer(redis_url: str, processes: int = 16) -> int:
+    """Processes racing for a scope of 50 that never refills: how many were admitted."""
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(processes)
+    admitted = context.Value("i", 0)
+    workers = [
+        context.Process(target=_hammer, args=(redis_url, barrier, admitted))
+        for _ in range(processes)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return int(admitted.value)
+
+
+def main() -> None:
+    """Measure and print."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--rate", type=float, default=50.0, help="requests per second")
+    parser.add_argument("--burst", type=int, default=20)
+    args = parser.parse_args()
+    n, rate, burst = args.calls, args.rate, args.burst
+    redis = start_redis()
+    try:
+        print("1. limiter overhead per call (acquire + settle with headers, no wait)")
+        median, p99 = overhead(MemoryBackend(), 5000)
+        print(f"  memory backend        median {median:7.1f} us   p99 {p99:7.1f} us")
+        if redis is not None:
+            median, p99 = overhead(RedisBackend(redis[1], namespace="bench-overhead"), 2000)
+            print(f"  redis backend (local) median {median:7.1f} us   p99 {p99:7.1f} us")
+        else:
+            print("  redis backend         skipped: redis-server is not installed")
+
+        limits = RateLimits(requests=Bucket(per_minute=60 * rate, burst=burst))
+        configured = Limits(rpm=60 * rate, burst_seconds=burst / rate)
+        minimum = (n - burst) / rate
+        print(
+            f"\n2. {n} calls, concurrency 32, simulator limit {rate:g} requests/s, burst {burst}: "
+            f"physical minimum {minimum:.2f} s"
+        )
+        runs = {
+            "riprap limiter, configured limits": lambda url: drive_limited(
+                url, Limiter(limits=configured), calls=n, concurrency=32
+            ),
+            "riprap limiter, headers only": lambda url: drive_limited(
+                url, Limiter(), calls=n, concurrency=32
+            ),
+            "bare SDK, default retries": lambda url: drive_bare(url, calls=n, concurrency=32),
+        }
+        for name, make in runs.items():
+            report(name, simulate(limits, make), minimum, n)
+
+        foreign = RateLimits(requests=Bucket(per_minute=60 * rate, burst=burst), foreign=0.3)
+        minimum = (n - burst) / (0.7 * rate)
+        print(f"\n3. the same, 30 % of the quota taken by foreign traffic: minimum {minimum:.2f} s")
+        for name, make in list(runs.items())[:2]:
+            report(name, simulate(foreign, make), minimum, n)
+
+        tokens_per_second = 20_000.0
+        token_limits = RateLimits(
+            input_tokens=Bucket(per_minute=60 * tokens_per_second, burst=20_000)
+        )
+        sizes = (100, 500, 2_000, 20_000, 300, 1_000, 100, 5_000)
+        words = lambda i: max(1, int(sizes[i % len(sizes)] / 1.3))  # noqa: E731
+        calls = 80
+        print(
+            f"\n4. input-token limit {tokens_per_second:g}/s (burst 20,000), {calls} calls of "
+            "100 to 20,000 tokens"
+        )
+        run = simulate(
+            token_limits,
+            lambda url: drive_limited(
+                url,
+                Limiter(limits=Limits(input_tpm=60 * tokens_per_second, burst_seconds=1.0)),
+                calls=calls,
+                concurrency=32,
+                words=words,
+            ),
+        )
+        worst, wait = fairness(run, tokens_per_second, large=10_000)
+        print(
+            f"  {run.seconds:.2f} s, {run.rejected} 429s; largest prompts: longest wait "
+            f"{wait:.2f} s = {worst:.2f} x fair share"
+        )
+
+        if redis is not None:
+            minimum = (n - burst) / rate
+            print(f"\n5. four processes, one Redis limiter: minimum {minimum:.2f} s")
+            for name, fleet_limits in (("configured", configured), ("headers only", Limits())):
+                report(
+                    f"4 processes, {name}",
+                    fleet(limits, redis[1], processes=4, calls=n, limiter_limits=fleet_limits),
+                    minimum,
+                    n,
+                )
+            print(f"  16 processes racing for a scope of 50: {hammer(redis[1])} admitted")
+    finally:
+        if redis is not None:
+            redis[0].terminate()
+            redis[0].wait()
+            redis[2].cleanup()
+
+
+if __name__ == "__main__":
+    main()
