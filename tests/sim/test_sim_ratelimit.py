@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anthropic
 import openai
@@ -12,6 +11,9 @@ import pytest
 from riprap.sim import Bucket, RateLimits, Scenario, Simulator
 from riprap.sim._limits import Buckets, go_duration, rfc3339
 from riprap.testing import FakeClock
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 HELLO: list[Any] = [{"role": "user", "content": "Hello"}]  # 9 input tokens in the simulator
 

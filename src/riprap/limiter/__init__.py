@@ -16,6 +16,7 @@ rate-limit headers when the response arrives. State lives in process memory
                   headers=response.headers)
 """
 
+from riprap.limiter._backend import Backend
 from riprap.limiter._config import DIMENSIONS, Limits, Need, Scope, key_fingerprint
 from riprap.limiter._errors import LimiterUnavailableError, RateLimitWaitBeyondDeadlineError
 from riprap.limiter._estimate import (
@@ -27,7 +28,7 @@ from riprap.limiter._estimate import (
     estimate_tokens,
 )
 from riprap.limiter._headers import parse_go_duration, parse_rate_limit_headers
-from riprap.limiter._limiter import Backend, Limiter, Permit
+from riprap.limiter._limiter import Limiter, Permit
 from riprap.limiter._memory import MemoryBackend
 from riprap.limiter._redis import RedisBackend
 

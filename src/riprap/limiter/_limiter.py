@@ -2,16 +2,17 @@
 
 `Limiter.acquire` / `aacquire` wait (FIFO, on the injected clock, never past the
 deadline) for room in every limited dimension and reserve it; the returned `Permit` is
-settled with what the call used (`settle`), or handed back (`fail`, `refund`), with the
-response's headers so the limiter learns what the provider sees. Both flavours are thin
-shells over the same backend steps, which are the pure functions of `_bucket.py`.
+settled with what the call used (`settle`), or handed back (`fail`, `rate_limited`,
+`refund`), with the response's headers so the limiter learns what the provider sees.
+Both flavours are thin shells over the same backend steps, which are the pure functions
+of `_bucket.py` and `_settle.py`.
 """
 
 from __future__ import annotations
 
 import math
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final
 
 from riprap._clock import SystemClock
 from riprap.errors import ConfigError
@@ -26,7 +27,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from riprap._clock import Clock
-    from riprap.limiter._bucket import Observation, Outcome, Ticket, Vec
+    from riprap.limiter._backend import Backend
+    from riprap.limiter._bucket import Observation, Ticket, Vec
 
 #: Seconds between asks while a cold scope learns its limits from its first call: a
 #: tenth of a second is little next to an LLM call's latency (the wait being shortened),
@@ -38,82 +40,6 @@ PROBE_TIMEOUT: Final = 60.0
 #: What a successful response without rate-limit headers tells the limiter: nothing is
 #: announced, but the scope has answered, so it is no longer cold.
 _NOTHING_ANNOUNCED: Final[Observation] = (None, None, None, None)
-
-
-class Backend(Protocol):
-    """Where the limiter keeps each scope's state: `MemoryBackend` or `RedisBackend`."""
-
-    def acquire(self, key: str, plan: Plan, need: Vec, now: float, max_wait: float) -> Outcome:
-        """Reserve `need` for scope `key`."""
-        ...
-
-    def confirm(self, key: str, plan: Plan, ticket: Ticket, now: float) -> tuple[float, Ticket]:
-        """Extra wait for a woken slot."""
-        ...
-
-    def settle(
-        self,
-        key: str,
-        plan: Plan,
-        ticket: Ticket,
-        *,
-        need: Vec,
-        used: Vec | None,
-        observed: Observation | None,
-        now: float,
-    ) -> None:
-        """Reconcile a reservation."""
-        ...
-
-    def pause(self, key: str, plan: Plan, seconds: float, now: float) -> None:
-        """Hold the scope for `seconds`."""
-        ...
-
-    def observe(self, key: str, plan: Plan, observed: Observation, now: float) -> None:
-        """Learn from headers seen outside a reservation."""
-        ...
-
-    async def aacquire(
-        self, key: str, plan: Plan, need: Vec, now: float, max_wait: float
-    ) -> Outcome:
-        """`acquire`, awaitable."""
-        ...
-
-    async def aconfirm(
-        self, key: str, plan: Plan, ticket: Ticket, now: float
-    ) -> tuple[float, Ticket]:
-        """`confirm`, awaitable."""
-        ...
-
-    async def asettle(
-        self,
-        key: str,
-        plan: Plan,
-        ticket: Ticket,
-        *,
-        need: Vec,
-        used: Vec | None,
-        observed: Observation | None,
-        now: float,
-    ) -> None:
-        """`settle`, awaitable."""
-        ...
-
-    async def apause(self, key: str, plan: Plan, seconds: float, now: float) -> None:
-        """`pause`, awaitable."""
-        ...
-
-    async def aobserve(self, key: str, plan: Plan, observed: Observation, now: float) -> None:
-        """`observe`, awaitable."""
-        ...
-
-    def close(self) -> None:
-        """Release connections."""
-        ...
-
-    async def aclose(self) -> None:
-        """Release connections, async ones too."""
-        ...
 
 
 class Limiter:

@@ -1,4 +1,4 @@
-"""The limiter's steps as one Redis Lua script: `_bucket.py`, line for line, atomically.
+"""The limiter's steps as one Redis Lua script: `_bucket.py` and `_settle.py`, atomically.
 
 Redis runs a script without interleaving any other command, so every process sharing a
 scope sees one sequence of steps, exactly as the memory backend's lock gives one process.
@@ -109,7 +109,7 @@ local function margin(rate)
   return math.max(1.0, rate * jitter)
 end
 
--- Mirrors _bucket._foreign: FOREIGN_MEMORY 30 s, FOREIGN_TIME_CONSTANT 1 s, 4 round trips.
+-- Mirrors _settle._foreign: FOREIGN_MEMORY 30 s, FOREIGN_TIME_CONSTANT 1 s, 4 round trips.
 local function update_foreign(rate, gap, elapsed, latency, ceiling)
   rate = rate * math.exp(-math.max(0, elapsed) / 30.0)
   local tau = math.max(1.0, 4.0 * math.max(0, latency))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from riprap.limiter import _bucket
+from riprap.limiter import _bucket, _settle
 from riprap.limiter._bucket import State
 
 if TYPE_CHECKING:
@@ -56,9 +56,9 @@ class MemoryBackend:
         observed: Observation | None,
         now: float,
     ) -> None:
-        """Reconcile a reservation (see `_bucket.settle`)."""
+        """Reconcile a reservation (see `_settle.settle`)."""
         with self._lock:
-            self._states[key] = _bucket.settle(
+            self._states[key] = _settle.settle(
                 self._states.get(key, State()),
                 plan,
                 ticket,
@@ -74,9 +74,9 @@ class MemoryBackend:
             self._states[key] = _bucket.pause(self._states.get(key, State()), plan, seconds, now)
 
     def observe(self, key: str, plan: Plan, observed: Observation, now: float) -> None:
-        """Learn from headers seen outside a reservation (see `_bucket.learn`)."""
+        """Learn from headers seen outside a reservation (see `_settle.learn`)."""
         with self._lock:
-            self._states[key] = _bucket.learn(self._states.get(key, State()), plan, observed, now)
+            self._states[key] = _settle.learn(self._states.get(key, State()), plan, observed, now)
 
     # -- the same, for async callers (memory never blocks) --------------------------------
 

@@ -275,7 +275,7 @@ class RedisBackend:
         observed: Observation | None,
         now: float,
     ) -> None:
-        """Reconcile a reservation (see `_bucket.settle`)."""
+        """Reconcile a reservation (see `_settle.settle`)."""
         args = self._args("settle", plan, now, _settle_args(ticket, need, used, observed))
         self._run(key, args, now)
 
@@ -303,7 +303,7 @@ class RedisBackend:
         await self._arun(key, self._args("pause", plan, now, [_f(seconds)]), now)
 
     def observe(self, key: str, plan: Plan, observed: Observation, now: float) -> None:
-        """Learn from headers seen outside a reservation (see `_bucket.learn`)."""
+        """Learn from headers seen outside a reservation (see `_settle.learn`)."""
         self._run(key, self._args("observe", plan, now, _observed_args(observed)), now)
 
     async def aobserve(self, key: str, plan: Plan, observed: Observation, now: float) -> None:
