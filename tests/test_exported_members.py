@@ -11,6 +11,7 @@ import riprap.sim
 import riprap.testing
 
 EXPECTED = {
+    "AllTargetsFailedError", "BreakerChanged", "Degraded", "FallbackUsed", "Target",
     "Breaker", "Budget", "BudgetExceededError", "Budgets", "CircuitOpenError",
     "ContextOverflowError", "Expect", "InputRules", "ModelInfo", "OutputValidationError",
     "Prices", "PromptValidationError", "Registry", "SlidingWindow", "Summarize",
@@ -21,7 +22,7 @@ EXPECTED = {
     "RiprapError", "Rule", "Stop", "StreamInterruptedError", "StreamStalledError",
     "Timeouts", "UnexpectedResponseError",
     "UnsupportedClientError", "Usage", "__version__", "expect", "last_report", "report_of",
-    "results", "with_policy", "wrap",
+    "results", "with_policy", "wrap", "degrade_with_text",
 }  # fmt: skip
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 import anthropic
@@ -99,16 +98,17 @@ def test_hanging_server_never_holds_a_call_past_its_deadline(
 ) -> None:
     """Every attempt's timeout is cut to the deadline: a 1 s deadline ends within 1.5 s."""
     sim.script(*[Reply(hang=True)] * 5)
-    started = time.monotonic()
     _, error = call_once(
         provider,
         sim,
         is_async=is_async,
         wrap=lambda c: riprap.wrap(c, retry=riprap.Retry(deadline=1.0)),
     )
-    elapsed = time.monotonic() - started
     assert isinstance(error, riprap.DeadlineExceededError)
-    assert 0.9 <= elapsed < 1.5
+    # The call's own span on the monotonic clock (building and closing the client, which
+    # a loaded test machine can make slow, is not part of the call).
+    assert error.report is not None
+    assert 0.9 <= error.report.elapsed < 1.5
     assert error.kind is Kind.TIMEOUT
     assert "deadline of 1s exceeded" in str(error)
 

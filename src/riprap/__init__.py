@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 
+from riprap._fallback import AllTargetsFailedError, Degraded, Target, degrade_with_text
 from riprap._kinds import RULES, Fallback, Kind, Rule
 from riprap._report import Attempt, CallReport, Stop, Usage
 from riprap._result import Result
@@ -36,8 +37,10 @@ from riprap.models import ModelInfo, Prices, Registry, UnknownModelWarning
 from riprap.observe import (
     AttemptEnded,
     AttemptStarted,
+    BreakerChanged,
     CallEnded,
     Event,
+    FallbackUsed,
     Hook,
     LoggingHook,
     RetryScheduled,
@@ -60,10 +63,12 @@ logging.getLogger("riprap").addHandler(logging.NullHandler())
 
 __all__ = [
     "RULES",
+    "AllTargetsFailedError",
     "Attempt",
     "AttemptEnded",
     "AttemptStarted",
     "Breaker",
+    "BreakerChanged",
     "Budget",
     "BudgetExceededError",
     "Budgets",
@@ -73,9 +78,11 @@ __all__ = [
     "ConfigError",
     "ContextOverflowError",
     "DeadlineExceededError",
+    "Degraded",
     "Event",
     "Expect",
     "Fallback",
+    "FallbackUsed",
     "Hook",
     "InputRules",
     "Kind",
@@ -97,12 +104,14 @@ __all__ = [
     "StreamInterruptedError",
     "StreamStalledError",
     "Summarize",
+    "Target",
     "Timeouts",
     "UnexpectedResponseError",
     "UnknownModelWarning",
     "UnsupportedClientError",
     "Usage",
     "__version__",
+    "degrade_with_text",
     "expect",
     "last_report",
     "report_of",

@@ -1,8 +1,7 @@
-"""One call through riprap: the state of its retry loop, and the sync and async shells.
+"""One call through riprap: the state of its retry loop, and every decision made in it.
 
 `CallState` holds everything the loop knows and makes every decision (through the pure
-`riprap.decide`); `run_sync` and `run_async` only call, sleep and loop. They read top to
-bottom as the same plain `while`, so the logic exists once.
+`riprap.decide`); the loops that call, sleep and repeat are in `riprap._loop`.
 """
 
 from __future__ import annotations
@@ -14,7 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from riprap._kinds import RULES, Fallback
 from riprap._report import Attempt, CallReport, Stop
+from riprap.breaker import CircuitOpenError, Rejected
 from riprap.decide import BUDGET_SPENT, NOT_RESUMABLE, GiveUp, RetryAfter, decide
 from riprap.errors import (
     DeadlineExceededError,
@@ -22,7 +23,7 @@ from riprap.errors import (
     attach_report,
     scrub,
 )
-from riprap.observe import AttemptEnded, AttemptStarted, CallEnded, RetryScheduled
+from riprap.observe import AttemptEnded, AttemptStarted, BreakerChanged, CallEnded, RetryScheduled
 from riprap.observe._content import request_text, response_text
 from riprap.policy import default_deadline
 
@@ -31,9 +32,11 @@ if TYPE_CHECKING:
 
     from riprap._clock import Clock
     from riprap._failure import Failure
+    from riprap._fallback import Chain
     from riprap._kinds import Kind
     from riprap._outer import Outer
     from riprap._report import Usage
+    from riprap.breaker import Admission, Breakers, CircuitBreaker, Permit, Transition
     from riprap.decide import RetryBudgetState
     from riprap.observe import Event, Hook
     from riprap.policy import Retry, Timeouts
@@ -49,6 +52,30 @@ LAST_REPORT: contextvars.ContextVar[CallReport | None] = contextvars.ContextVar(
 
 #: The header the SDKs use to tell the provider which retry this is.
 RETRY_COUNT_HEADER = "x-stainless-retry-count"
+
+#: With a fallback target ready, a retry whose wait would take more than this share of
+#: what is left of the deadline moves on instead. Half: after such a wait the retry
+#: itself still needs an attempt's time, so the call would end with at most the other
+#: half for that attempt and every fallback together; the fallback can use all of it now.
+MOVE_ON_SHARE = 0.5
+MOVED_ON = GiveUp(
+    Stop.MOVED_ON,
+    f"a fallback target is ready and the wait would spend over {MOVE_ON_SHARE:.0%} of "
+    "the time left",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the circuit breaker must be told about an attempt that ended."""
+
+    breaker: CircuitBreaker
+    permit: Permit
+    #: The failure's kind; `None` when the attempt succeeded.
+    kind: Kind | None
+    latency: float
+    #: The attempt says nothing about the target (not an API failure, interrupted).
+    release: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,6 +93,10 @@ class Engine:
     clock: Clock
     random: Callable[[], float]
     budget: RetryBudgetState | None
+    #: Circuit breakers of every target this client calls; `None`: off.
+    breakers: Breakers | None = None
+    #: Fallback targets and the degrade handler; `None`: the call has one target.
+    chain: Chain | None = None
 
     def emit(self, event: Event) -> None:
         """Give `event` to every hook; a failing hook is logged, never raised."""
@@ -79,13 +110,24 @@ class Engine:
 class CallState:
     """The state of one call's retry loop, and every decision made in it."""
 
-    def __init__(self, engine: Engine, client: Any, kwargs: Mapping[str, Any]) -> None:
-        self._kwargs = kwargs  # read again only when a hook asked for content
+    def __init__(
+        self,
+        engine: Engine,
+        client: Any,
+        kwargs: Mapping[str, Any],
+        *,
+        endpoint: str = "",
+        deadline_at: float | None = None,
+        can_move_on: bool = False,
+    ) -> None:
         """Start a call to `client`: fix its deadline and attempt limit, count it in the budget.
 
-        Raises what the SDK would raise for the same arguments before sending anything
-        (Anthropic refuses long non-streaming calls without an explicit timeout).
+        `deadline_at` is a fallback chain's shared deadline (the primary call's);
+        `can_move_on` says a fallback target is ready after this one. Raises what the
+        SDK would raise for the same arguments before sending anything (Anthropic
+        refuses long non-streaming calls without an explicit timeout).
         """
+        self._kwargs = kwargs  # read again only when a hook asked for content
         self.engine = engine
         self.client = client
         self.call_id = secrets.token_hex(6)
@@ -100,8 +142,20 @@ class CallState:
             limit = engine.timeouts.attempt_for(max_tokens)
         self.attempt_limit = limit
         self.started = engine.clock.now()
-        self.deadline = default_deadline(engine.retry, limit)
-        self.deadline_at = self.started + self.deadline
+        if deadline_at is None:
+            self.deadline = default_deadline(engine.retry, limit)
+            self.deadline_at = self.started + self.deadline
+        else:
+            self.deadline = deadline_at - self.started
+            self.deadline_at = deadline_at
+        self.can_move_on = can_move_on
+        self.breaker = (
+            None
+            if engine.breakers is None
+            else engine.breakers.for_target(adapter.name, self.model, endpoint)
+        )
+        self._permit: Permit | None = None
+        self._verdict: Verdict | None = None
         self.attempts: list[Attempt] = []
         #: Tokens spent so far, summed over attempts that reported any.
         self.usage: Usage | None = None
@@ -114,6 +168,53 @@ class CallState:
         self._attempt_started = self.started
         if engine.budget is not None:
             engine.budget.record_call(self.started)
+
+    # -- the circuit breaker, asked by the shells (sync or async) ----------------------
+
+    def admitted(self, admission: Admission) -> None:
+        """Take the breaker's answer before an attempt: an open circuit ends the call.
+
+        Raises `CircuitOpenError` (with the report; nothing was sent) when rejected.
+        """
+        if isinstance(admission, Rejected):
+            assert self.breaker is not None  # noqa: S101 - only a breaker rejects
+            last = self.attempts[-1].kind if self.attempts else None
+            report = self._end(self.engine.clock.now(), ok=False, stop=Stop.CIRCUIT_OPEN, kind=last)
+            error = CircuitOpenError(self.breaker.key, admission)
+            error.report = report
+            raise error
+        self._permit = admission
+        self.judged(admission.transition)
+
+    def verdict(self) -> Verdict | None:
+        """What to tell the breaker about the attempt that just ended; each only once."""
+        verdict, self._verdict = self._verdict, None
+        return verdict
+
+    def judged(self, transition: Transition | None) -> None:
+        """Report a state change of the breaker as an event."""
+        if transition is None or self.breaker is None:
+            return
+        engine = self.engine
+        engine.emit(
+            BreakerChanged(
+                call_id=self.call_id,
+                provider=engine.adapter.name,
+                model=self.model,
+                time=engine.clock.wall(),
+                key=self.breaker.key,
+                previous=transition.previous,
+                current=transition.current,
+                reason=transition.reason,
+                retry_in=transition.retry_in,
+            )
+        )
+
+    def _judge(self, kind: Kind | None, now: float, *, release: bool = False) -> None:
+        permit, self._permit = self._permit, None
+        if permit is not None and self.breaker is not None:
+            latency = now - self._attempt_started
+            self._verdict = Verdict(self.breaker, permit, kind, latency, release)
 
     # -- one attempt ------------------------------------------------------------------
 
@@ -181,6 +282,7 @@ class CallState:
         usage = self.engine.adapter.usage(value) if usage is None else usage
         self.add_usage(usage)
         request_id = request_id or _request_id_of(value)
+        self._judge(None, now)
         self._record(now, None, request_id=request_id, usage=usage, value=value)
         self._end(now, ok=True, stop=None, failure=None, value=value)
         return value
@@ -197,6 +299,7 @@ class CallState:
         secrets_ = engine.adapter.secrets_of(self.client)
         failure = engine.adapter.classify(error, now_epoch=engine.clock.wall(), secrets=secrets_)
         now = engine.clock.now()
+        self._judge(None if failure is None else failure.kind, now, release=failure is None)
         if failure is None:
             # Not an API failure (a bad argument): not retried, raised as the SDK raised it.
             # No attempt reached the API, so none is recorded; hooks still see the call end.
@@ -220,6 +323,13 @@ class CallState:
         )
         if not can_retry and isinstance(decision, RetryAfter):
             decision = NOT_RESUMABLE
+        if (
+            isinstance(decision, RetryAfter)
+            and self.can_move_on
+            and RULES[failure.kind].fallback is Fallback.YES
+            and decision.wait > MOVE_ON_SHARE * (self.deadline_at - now)
+        ):
+            decision = MOVED_ON
         if isinstance(decision, RetryAfter) and not self._withdraw(now):
             decision = BUDGET_SPENT
         wait = decision.wait if isinstance(decision, RetryAfter) else 0.0
@@ -245,8 +355,10 @@ class CallState:
     def abandoned(self) -> None:
         """End a call interrupted from outside (cancelled, KeyboardInterrupt), if still open."""
         if self._open:
+            now = self.engine.clock.now()
+            self._judge(None, now, release=True)
             last = self.attempts[-1].kind if self.attempts else None
-            self._end(self.engine.clock.now(), ok=False, stop=Stop.CANCELLED, kind=last)
+            self._end(now, ok=False, stop=Stop.CANCELLED, kind=last)
 
     def _withdraw(self, now: float) -> bool:
         budget = self.engine.budget
@@ -335,6 +447,7 @@ class CallState:
             call_id=self.call_id,
             provider=engine.adapter.name,
             model=self.model,
+            target=f"{engine.adapter.name}:{self.model or '-'}",
             attempts=tuple(self.attempts),
             ok=ok,
             elapsed=now - self.started,
@@ -415,48 +528,3 @@ class CallState:
 def _request_id_of(value: object) -> str | None:
     request_id = getattr(value, "_request_id", None)
     return request_id if isinstance(request_id, str) else None
-
-
-def run_sync(
-    call: CallState, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Any:
-    """Call `fn` under the call's policy, blocking the thread between attempts."""
-    try:
-        while True:
-            attempt_kwargs = call.begin(kwargs)
-            try:
-                value = call.checked(fn(*args, **attempt_kwargs))
-            except Exception as error:  # noqa: BLE001 - classified; what is not ours is re-raised
-                outcome = call.failed(error)
-                if isinstance(outcome, BaseException):
-                    raise outcome  # noqa: B904 - `error` itself, or a riprap error caused by it
-                call.engine.clock.sleep(outcome)
-                continue
-            return call.succeeded(value)
-    except BaseException:
-        call.abandoned()
-        raise
-
-
-async def run_async(
-    call: CallState,
-    fn: Callable[..., Awaitable[Any]],
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-) -> Any:
-    """Await `fn` under the call's policy, suspending the task between attempts."""
-    try:
-        while True:
-            attempt_kwargs = call.begin(kwargs)
-            try:
-                value = call.checked(await fn(*args, **attempt_kwargs))
-            except Exception as error:  # noqa: BLE001 - classified; what is not ours is re-raised
-                outcome = call.failed(error)
-                if isinstance(outcome, BaseException):
-                    raise outcome  # noqa: B904 - `error` itself, or a riprap error caused by it
-                await call.engine.clock.asleep(outcome)
-                continue
-            return call.succeeded(value)
-    except BaseException:
-        call.abandoned()
-        raise

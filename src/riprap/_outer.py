@@ -47,8 +47,10 @@ class Outer:
     context: SlidingWindow | Summarize | None
 
     def refit(self, provider: str, kwargs: dict[str, Any]) -> dict[str, Any] | None:
-        """The request fitted to its model's window, for one more try after the provider
-        said it is too long; `None` when no strategy is set or the model is unknown."""
+        """The request fitted to its model's window, after the provider said it is too long.
+
+        `None` when no strategy is set or the model is unknown.
+        """
         if self.context is None:
             return None
         registry = (self.rules or default_rules()).registry

@@ -10,23 +10,44 @@ line for line.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+import functools
+import inspect
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from riprap._call import LAST_REPORT, CallState, Engine, run_async, run_sync
+from riprap._call import LAST_REPORT, CallState, Engine
+from riprap._fallback import Hop, Leg, Tried, crossing
 from riprap._kinds import Kind
+from riprap._loop import run_async, run_sync
 from riprap._outer import Guard
 from riprap._report import Usage
 from riprap._result import Result
 from riprap._stream import AsyncStream, Stream, StreamState
 from riprap.budget import TokenUsage
 from riprap.errors import report_of
-from riprap.validate import Expect, Expected, expect_async, expect_sync
+from riprap.observe import FallbackUsed
+from riprap.translate import Unsupported
+from riprap.validate import Expect, Expected, default_rules, expect_async, expect_sync
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
+    from riprap._fallback import Crossing, Target
     from riprap.providers._streams import StreamCodec
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One target's call, ready to send: through which pipeline, and back how."""
+
+    pipeline: Pipeline
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    back: Callable[[Any], Any]
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -42,6 +63,10 @@ class Pipeline:
     as_result: bool = False
     #: Validate the answer, re-asking on failure (`riprap.expect`).
     expect: Expect | None = None
+    #: Fallback targets' pipelines, built on first use (id of the `Target` → route).
+    routes: dict[int, tuple[Pipeline, Crossing] | Unsupported] = field(
+        default_factory=dict, compare=False
+    )
 
     # -- the whole call ---------------------------------------------------------------
 
@@ -51,10 +76,13 @@ class Pipeline:
             if self.expect is not None:
                 provider = self.engine.adapter.name
                 got = expect_sync(
-                    lambda **kw: self._fitted_sync(args, kw), kwargs, self.expect, provider=provider
+                    lambda **kw: self._chained_sync(args, kw),
+                    kwargs,
+                    self.expect,
+                    provider=provider,
                 )
                 return self._priced(got, kwargs)
-            value = self._fitted_sync(args, kwargs)
+            value = self._chained_sync(args, kwargs)
         except Exception as error:
             if self.as_result:
                 return _result_of_error(error)
@@ -67,13 +95,13 @@ class Pipeline:
             if self.expect is not None:
                 provider = self.engine.adapter.name
                 got = await expect_async(
-                    lambda **kw: self._fitted_async(args, kw),
+                    lambda **kw: self._chained_async(args, kw),
                     kwargs,
                     self.expect,
                     provider=provider,
                 )
                 return self._priced(got, kwargs)
-            value = await self._fitted_async(args, kwargs)
+            value = await self._chained_async(args, kwargs)
         except Exception as error:
             if self.as_result:
                 return _result_of_error(error)
@@ -89,25 +117,185 @@ class Pipeline:
         price = self.engine.outer.cost(model if isinstance(model, str) else None, usage)
         return dataclasses.replace(got, cost=price)
 
+    # -- the fallback chain: each target in turn, under one deadline -----------------
+
+    def _chained_sync(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        hops = self._hops(kwargs)
+        if hops is None:
+            return self._fitted_sync(args, kwargs)
+        tried, leg = self._tried(kwargs), Leg()
+        for index, hop in enumerate(hops):
+            following = hops[index + 1] if index + 1 < len(hops) else None
+            leg.can_move_on = following is not None
+            step = self._step(hop, args, kwargs, tried, leg)
+            if isinstance(step, str):
+                self._skipped(tried, hop, following, step)
+                continue
+            try:
+                value = step.pipeline._fitted_sync(step.args, step.kwargs, leg)  # noqa: SLF001
+                return step.back(value)
+            except Exception as error:  # noqa: BLE001 - judged by kind; what may not move on is raised
+                self._failed(tried, hop, following, error)
+        value = self._out_of_targets(tried)
+        self._mark_degraded(tried)
+        return value
+
+    async def _chained_async(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        hops = self._hops(kwargs)
+        if hops is None:
+            return await self._fitted_async(args, kwargs)
+        tried, leg = self._tried(kwargs), Leg()
+        for index, hop in enumerate(hops):
+            following = hops[index + 1] if index + 1 < len(hops) else None
+            leg.can_move_on = following is not None
+            step = self._step(hop, args, kwargs, tried, leg)
+            if isinstance(step, str):
+                self._skipped(tried, hop, following, step)
+                continue
+            try:
+                value = await step.pipeline._fitted_async(step.args, step.kwargs, leg)  # noqa: SLF001
+                return step.back(value)
+            except Exception as error:  # noqa: BLE001 - judged by kind; what may not move on is raised
+                self._failed(tried, hop, following, error)
+        value = self._out_of_targets(tried)
+        if inspect.isawaitable(value):
+            value = await value
+        self._mark_degraded(tried)
+        return value
+
+    def _tried(self, kwargs: Mapping[str, Any]) -> Tried:
+        return Tried(self.engine.adapter.name, ".".join(self.path), kwargs)
+
+    def _hops(self, kwargs: Mapping[str, Any]) -> tuple[Hop, ...] | None:
+        chain = self.engine.chain
+        # Streams use the primary only in this version: a stream's failure can come after
+        # text reached the caller, where another model cannot take over.
+        if chain is None or kwargs.get("stream") is True:
+            return None
+        model = kwargs.get("model")
+        hops = chain.hops(self.engine.adapter.name, model if isinstance(model, str) else None)
+        if len(hops) == 1 and chain.degrade is None:
+            return None  # nothing to move to: the call behaves as without a chain
+        return hops
+
+    def _step(
+        self,
+        hop: Hop,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        tried: Tried,
+        leg: Leg,
+    ) -> _Step | str:
+        """How to call `hop` now, or why it is skipped."""
+        if leg.deadline_at is not None and self.engine.clock.now() >= leg.deadline_at:
+            return "the deadline is spent"
+        why = tried.skip_reason(self._window(hop.model))
+        if why is not None:
+            return why
+        if hop.target is None:
+            same = kwargs if hop.model == kwargs.get("model") else {**kwargs, "model": hop.model}
+            return _Step(self, args, same, _same)
+        route = self._route(hop.target)
+        if isinstance(route, Unsupported):
+            return route.reason
+        pipeline, cross = route
+        request = cross.request(kwargs)
+        if isinstance(request, Unsupported):
+            return request.reason
+        return _Step(pipeline, (), request, cross.response)
+
+    def _route(self, target: Target) -> tuple[Pipeline, Crossing] | Unsupported:
+        route = self.routes.get(id(target))
+        if route is None:
+            route = self.routes[id(target)] = self._build_route(target)
+        return route
+
+    def _build_route(self, target: Target) -> tuple[Pipeline, Crossing] | Unsupported:
+        from riprap.providers import adapter_for  # noqa: PLC0415 - wrap imports this module
+        from riprap.wrap import _unwrap  # noqa: PLC0415 - wrap imports this module
+
+        raw = _unwrap(target.client)
+        adapter = adapter_for(raw)
+        cross = crossing(self.engine.adapter.name, self.path, adapter.name, target.model)
+        if isinstance(cross, Unsupported):
+            return cross
+        client = raw.with_options(max_retries=0)
+        method = functools.reduce(getattr, cross.path, client)
+        # The caller's policy, hooks, clock, budgets and breakers; the target's adapter.
+        engine = dataclasses.replace(self.engine, adapter=adapter, chain=None)
+        return Pipeline(engine=engine, method=method, client=client, path=cross.path), cross
+
+    def _window(self, model: str | None) -> int | None:
+        if model is None:
+            return None
+        info = (self.engine.outer.rules or default_rules()).registry.find(model)
+        return None if info is None else info.context_window
+
+    def _skipped(self, tried: Tried, hop: Hop, following: Hop | None, why: str) -> None:
+        tried.skipped.append((hop.label, why))
+        self._moved(hop, following, f"skipped: {why}", None)
+
+    def _failed(self, tried: Tried, hop: Hop, following: Hop | None, error: Exception) -> None:
+        chain = self.engine.chain
+        assert chain is not None  # noqa: S101 - only a chain has hops
+        window = self._window(hop.model)
+        reason = tried.failed(error, window, on_not_found=chain.fallback_on_not_found)
+        if reason is None:
+            raise error
+        self._moved(hop, following, reason, error)
+
+    def _moved(self, hop: Hop, following: Hop | None, reason: str, error: Exception | None) -> None:
+        if following is None:
+            return
+        report = None if error is None else report_of(error)
+        engine = self.engine
+        engine.emit(
+            FallbackUsed(
+                call_id="" if report is None else report.call_id,
+                provider=hop.label.partition(":")[0],
+                model=hop.model,
+                time=engine.clock.wall(),
+                from_target=hop.label,
+                to_target=following.label,
+                reason=reason,
+            )
+        )
+
+    def _out_of_targets(self, tried: Tried) -> Any:
+        chain = self.engine.chain
+        assert chain is not None  # noqa: S101 - only a chain has hops
+        if chain.degrade is None:
+            raise tried.error()
+        return chain.degrade(tried.degraded())
+
+    def _mark_degraded(self, tried: Tried) -> None:
+        report = tried.last_report()
+        if report is not None:
+            LAST_REPORT.set(dataclasses.replace(report, degraded=True))
+
     # -- one request, fitted again once if the provider says it is too long -----------
 
-    def _fitted_sync(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def _fitted_sync(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], leg: Leg | None = None
+    ) -> Any:
         try:
-            return self._once_sync(args, kwargs)
+            return self._once_sync(args, kwargs, leg)
         except Exception as error:
             again = self._refit(error, kwargs)
             if again is None:
                 raise
-            return self._once_sync(args, again)
+            return self._once_sync(args, again, leg)
 
-    async def _fitted_async(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    async def _fitted_async(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], leg: Leg | None = None
+    ) -> Any:
         try:
-            return await self._once_async(args, kwargs)
+            return await self._once_async(args, kwargs, leg)
         except Exception as error:
             again = self._refit(error, kwargs)
             if again is None:
                 raise
-            return await self._once_async(args, again)
+            return await self._once_async(args, again, leg)
 
     def _refit(self, error: Exception, kwargs: dict[str, Any]) -> dict[str, Any] | None:
         # riprap's estimate thought the prompt fit and the provider disagreed: fit it with
@@ -121,9 +309,22 @@ class Pipeline:
 
     # -- one request through the outer layers and the retry loop ----------------------
 
-    def _once_sync(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def _call_state(self, kwargs: dict[str, Any], leg: Leg | None) -> CallState:
+        call = CallState(
+            self.engine,
+            self.client,
+            kwargs,
+            endpoint=".".join(self.path),
+            deadline_at=None if leg is None else leg.deadline_at,
+            can_move_on=leg is not None and leg.can_move_on,
+        )
+        if leg is not None and leg.deadline_at is None:
+            leg.deadline_at = call.deadline_at  # the primary's deadline is the chain's
+        return call
+
+    def _once_sync(self, args: tuple[Any, ...], kwargs: dict[str, Any], leg: Leg | None) -> Any:
         guard = Guard(self.engine.outer, self.engine.adapter.name, self.path, kwargs)
-        call = CallState(self.engine, self.client, guard.kwargs)
+        call = self._call_state(guard.kwargs, leg)
         guard.hold()
         codec = self._stream_codec(call)
         if codec is not None:
@@ -137,9 +338,11 @@ class Pipeline:
         guard.settle(TokenUsage.of(value))
         return value
 
-    async def _once_async(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    async def _once_async(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], leg: Leg | None
+    ) -> Any:
         guard = Guard(self.engine.outer, self.engine.adapter.name, self.path, kwargs)
-        call = CallState(self.engine, self.client, guard.kwargs)
+        call = self._call_state(guard.kwargs, leg)
         await guard.ahold()
         codec = self._stream_codec(call)
         if codec is not None:

@@ -22,6 +22,11 @@ class Stop(enum.StrEnum):
     CALLER_ERROR = "caller_error"
     #: Interrupted from outside: the task was cancelled, or the thread interrupted.
     CANCELLED = "cancelled"
+    #: The target's circuit breaker is open: nothing was sent (`CircuitOpenError`).
+    CIRCUIT_OPEN = "circuit_open"
+    #: A fallback target was ready and the backoff wait would have spent over half of
+    #: what was left of the deadline: the call moved on instead of waiting.
+    MOVED_ON = "moved_on"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +75,11 @@ class CallReport:
     usage: Usage | None = None
     #: Dollars, from the model registry's prices and `usage`; `None` if a price is unknown.
     cost: float | None = None
+    #: The target this call went to, as "provider:model" (the one that served it, when
+    #: it succeeded).
+    target: str = ""
+    #: Every target failed and the client's `degrade` handler answered instead.
+    degraded: bool = False
 
     @property
     def request_ids(self) -> tuple[str, ...]:

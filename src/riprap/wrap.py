@@ -16,9 +16,12 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from riprap._call import LAST_REPORT, Engine
 from riprap._clock import SystemClock
+from riprap._fallback import Chain, Target
 from riprap._outer import Outer
 from riprap._pipeline import Pipeline
+from riprap.breaker import Breaker, Breakers, MemoryBackend
 from riprap.decide import RetryBudgetState
+from riprap.errors import ConfigError
 from riprap.observe import LoggingHook
 from riprap.observe._content import content_limit_of
 from riprap.policy import Retry, Timeouts
@@ -30,6 +33,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from riprap._clock import Clock
+    from riprap._fallback import Degraded
     from riprap._report import CallReport
     from riprap.budget import Budgets
     from riprap.context import SlidingWindow, Summarize
@@ -53,6 +57,10 @@ def wrap(
     rules: InputRules | None = None,
     budgets: Budgets | None = None,
     context: SlidingWindow | Summarize | None = None,
+    breaker: Breaker | Breakers | None = None,
+    fallbacks: Sequence[str | Target] = (),
+    fallback_on_not_found: bool = False,
+    degrade: Callable[[Degraded], Any] | None = None,
     clock: Clock | None = None,
     random: Callable[[], float] | None = None,
 ) -> C:
@@ -65,9 +73,31 @@ def wrap(
     registry), fitted to the context window by `context` when too long, and their
     worst-case cost held against `budgets`. `clock` and `random` are for tests
     (`riprap.testing.FakeClock`). Wrapping a wrapped client wraps the SDK client once.
+
+    `breaker` turns on a circuit breaker per target (provider, model, endpoint), off by
+    default in this version: a `riprap.Breaker` policy (state in this process's memory),
+    or a `riprap.breaker.Breakers` registry (to share it, or keep it in Redis). An open
+    circuit raises `CircuitOpenError` at once, sending nothing. Plain calls only: a
+    stream does not consult the breaker yet.
+
+    `fallbacks` are tried in order after the call's own `model`: a `str` is another
+    model of this client, a `riprap.Target(client=..., model=...)` a model on another
+    client (the other provider's: the request is translated and the answer comes back
+    as this SDK's type; a request it cannot express skips it). Each target gets its own
+    retry loop, all under the first one's deadline. A failure moves on when its kind's
+    `riprap.RULES[kind].fallback` allows (overload, 5xx, timeouts, quota, an open
+    circuit; context overflow only to a larger window; permission and not-found only
+    with `fallback_on_not_found=True`), and is raised at once otherwise (invalid
+    request, authentication). When every target failed, `degrade` (if given) is called
+    with a `riprap.Degraded` and its return value is the call's (the report says
+    `degraded`); without it `riprap.AllTargetsFailedError` holds each target's error.
+    Streams use the primary only in this version.
     """
     raw = _unwrap(client)
     adapter = adapter_for(raw)
+    is_async = adapter.is_async(raw)
+    clock = SystemClock() if clock is None else clock
+    chain = _chain(fallbacks, degrade, on_not_found=fallback_on_not_found, is_async=is_async)
     engine = Engine(
         adapter=adapter,
         retry=retry,
@@ -87,13 +117,51 @@ def wrap(
             budgets=budgets,
             context=context,
         ),
-        clock=SystemClock() if clock is None else clock,
+        clock=clock,
         # Jitter needs spread, not secrecy.
         random=_random.Random().random if random is None else random,  # noqa: S311
         budget=None if retry.budget is None else RetryBudgetState(retry.budget),
+        breakers=_breakers(breaker, clock),
+        chain=chain,
     )
-    binding = _Binding(engine=engine, is_async=adapter.is_async(raw))
+    binding = _Binding(engine=engine, is_async=is_async)
     return Wrapped(raw.with_options(max_retries=0), raw, binding)  # type: ignore[return-value]
+
+
+def _breakers(breaker: Breaker | Breakers | None, clock: Clock) -> Breakers | None:
+    if breaker is None or isinstance(breaker, Breakers):
+        return breaker
+    if not isinstance(breaker, Breaker):
+        raise ConfigError(f"wrap.breaker: {breaker!r} is not a riprap.Breaker or Breakers")
+    return Breakers(breaker, backend=MemoryBackend(clock=clock))
+
+
+def _chain(
+    fallbacks: Sequence[str | Target],
+    degrade: Callable[[Degraded], Any] | None,
+    *,
+    on_not_found: bool,
+    is_async: bool,
+) -> Chain | None:
+    targets = tuple(fallbacks)
+    for target in targets:
+        if isinstance(target, str) and target:
+            continue
+        if not isinstance(target, Target):
+            raise ConfigError(f"wrap.fallbacks: {target!r} is not a model name or a riprap.Target")
+        other = _unwrap(target.client)
+        if adapter_for(other).is_async(other) != is_async:
+            raise ConfigError(
+                f"wrap.fallbacks: {target!r} must be {'async' if is_async else 'sync'} "
+                "like the client it backs up"
+            )
+    if degrade is not None and not callable(degrade):
+        raise ConfigError(f"wrap.degrade: {degrade!r} is not callable")
+    if not isinstance(on_not_found, bool):
+        raise ConfigError(f"wrap.fallback_on_not_found: {on_not_found!r} is not a bool")
+    if not targets and degrade is None:
+        return None
+    return Chain(targets=targets, fallback_on_not_found=on_not_found, degrade=degrade)
 
 
 def with_policy(client: C, *, retry: Retry | None = None, timeouts: Timeouts | None = None) -> C:

@@ -8,7 +8,8 @@ import sys
 import riprap.observe
 
 EXPECTED = {
-    "AlertState", "AttemptEnded", "AttemptStarted", "CallEnded", "Event", "Hook",
+    "AlertState", "AttemptEnded", "AttemptStarted", "BreakerChanged", "CallEnded", "Event",
+    "FallbackUsed", "Hook",
     "JsonFormatter", "LoggingHook", "OtelHook", "PrometheusHook", "RateAlert", "RateSnapshot",
     "Redactor", "RetryScheduled", "Severity", "StructlogHook", "SuccessRateMonitor",
 }  # fmt: skip

@@ -17,8 +17,10 @@ from riprap.observe._catalog import Severity
 from riprap.observe._events import (
     AttemptEnded,
     AttemptStarted,
+    BreakerChanged,
     CallEnded,
     Event,
+    FallbackUsed,
     Hook,
     RetryScheduled,
 )
@@ -33,8 +35,10 @@ __all__ = [
     "AlertState",
     "AttemptEnded",
     "AttemptStarted",
+    "BreakerChanged",
     "CallEnded",
     "Event",
+    "FallbackUsed",
     "Hook",
     "JsonFormatter",
     "LoggingHook",

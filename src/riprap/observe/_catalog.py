@@ -17,7 +17,14 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from riprap.errors import ConfigError
-from riprap.observe._events import AttemptEnded, AttemptStarted, CallEnded, RetryScheduled
+from riprap.observe._events import (
+    AttemptEnded,
+    AttemptStarted,
+    BreakerChanged,
+    CallEnded,
+    FallbackUsed,
+    RetryScheduled,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -66,6 +73,9 @@ SPECS: Mapping[str, Spec] = MappingProxyType(
         AttemptEnded.name: Spec(_attempt_ended),
         RetryScheduled.name: Spec(_always(Severity.HANDLED)),
         CallEnded.name: Spec(_call_ended, outcome="stop"),
+        # A breaker opening or a call moving on is handled, not failed: INFO in the logs.
+        BreakerChanged.name: Spec(_always(Severity.HANDLED), outcome="current"),
+        FallbackUsed.name: Spec(_always(Severity.HANDLED)),
     }
 )
 

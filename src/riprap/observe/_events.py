@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, ClassVar, TypeAlias
 if TYPE_CHECKING:
     from riprap._kinds import Kind
     from riprap._report import Stop
+    from riprap.breaker import Reason, State
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -92,6 +93,33 @@ class CallEnded(Event):
     #: cut to the largest limit asked for.
     input_text: str | None = None
     output_text: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BreakerChanged(Event):
+    """A target's circuit breaker changed state (opened, went half-open, closed)."""
+
+    name: ClassVar[str] = "riprap.breaker.changed"
+    #: The breaker's key: "provider:model:endpoint".
+    key: str
+    previous: State
+    current: State
+    reason: Reason
+    #: Seconds until the next probe may go, when the circuit is now open.
+    retry_in: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FallbackUsed(Event):
+    """A call moved from one target to the next (`provider`/`model`: the one left)."""
+
+    name: ClassVar[str] = "riprap.fallback.used"
+    #: "provider:model" of the target left, and of the next one.
+    from_target: str
+    to_target: str
+    #: The failure kind that moved it, "circuit_open", or "skipped: <why>" when the
+    #: target was skipped without a call (a request it cannot express, a smaller window).
+    reason: str
 
 
 #: A hook takes one event. It must not raise; if it does, riprap logs and goes on.
