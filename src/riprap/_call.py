@@ -352,6 +352,11 @@ class CallState:
         scrub(error, secrets_)
         return self._final_error(error, failure, decision, report, self.deadline_at - now)
 
+    @property
+    def open(self) -> bool:
+        """Whether the call has not ended yet."""
+        return self._open
+
     def abandoned(self) -> None:
         """End a call interrupted from outside (cancelled, KeyboardInterrupt), if still open."""
         if self._open:
@@ -420,7 +425,7 @@ class CallState:
                 status=None if failure is None else failure.status,
                 request_id=request_id,
                 latency=now - self._attempt_started,
-                input_tokens=None if usage is None else usage.input_tokens,
+                input_tokens=None if usage is None else usage.prompt_tokens,
                 output_tokens=None if usage is None else usage.output_tokens,
                 error_message=message,
                 response_model=engine.adapter.response_model(value),
@@ -471,7 +476,7 @@ class CallState:
                 kind=failure.kind if failure is not None else kind,
                 stop=stop,
                 request_ids=report.request_ids,
-                input_tokens=None if usage is None else usage.input_tokens,
+                input_tokens=None if usage is None else usage.prompt_tokens,
                 output_tokens=None if usage is None else usage.output_tokens,
                 cost=report.cost,
                 response_model=engine.adapter.response_model(value),

@@ -66,8 +66,7 @@ class Outer:
         info = (self.rules or default_rules()).registry.find(model)
         if info is None or info.prices is None:
             return None
-        tokens = TokenUsage(input_tokens=usage.input_tokens, output_tokens=usage.output_tokens)
-        return cost(info.prices, tokens)
+        return cost(info.prices, tokens_of(usage))
 
 
 class Guard:
@@ -124,13 +123,19 @@ class Guard:
     def settle_at_end(self, report: CallReport) -> Coroutine[Any, Any, None] | None:
         """Settle a stream when its call ends; a coroutine to await for an async ledger."""
         usage = report.usage
-        tokens = (
-            None
-            if usage is None
-            else TokenUsage(input_tokens=usage.input_tokens, output_tokens=usage.output_tokens)
-        )
+        tokens = None if usage is None else tokens_of(usage)
         budgets = self.outer.budgets
         if budgets is not None and inspect.iscoroutinefunction(budgets.ledger.settle):
             return self.asettle(tokens)
         self.settle(tokens)
         return None
+
+
+def tokens_of(usage: Usage) -> TokenUsage:
+    """A call's usage in the budget's terms (the same split of cached tokens)."""
+    return TokenUsage(
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cache_read_tokens=usage.cache_read_tokens,
+        cache_write_tokens=usage.cache_write_tokens,
+    )

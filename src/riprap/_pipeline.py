@@ -112,7 +112,12 @@ class Pipeline:
         tokens = got.usage
         if tokens is None:
             return got
-        usage = Usage(tokens.input_tokens, tokens.output_tokens)
+        usage = Usage(
+            tokens.input_tokens,
+            tokens.output_tokens,
+            tokens.cache_read_tokens,
+            tokens.cache_write_tokens + tokens.cache_write_1h_tokens,
+        )
         model = kwargs.get("model")
         price = self.engine.outer.cost(model if isinstance(model, str) else None, usage)
         return dataclasses.replace(got, cost=price)
@@ -324,15 +329,20 @@ class Pipeline:
 
     def _once_sync(self, args: tuple[Any, ...], kwargs: dict[str, Any], leg: Leg | None) -> Any:
         guard = Guard(self.engine.outer, self.engine.adapter.name, self.path, kwargs)
-        call = self._call_state(guard.kwargs, leg)
         guard.hold()
-        codec = self._stream_codec(call)
-        if codec is not None:
-            call.on_end = guard.settle_at_end
-            return Stream(StreamState(call, codec, guard.kwargs), self.method, args)
-        try:
+        try:  # from here every way out settles the hold: success, failure, cancellation
+            call = self._call_state(guard.kwargs, leg)
+            codec = self._stream_codec(call)
+            if codec is not None:
+                call.on_end = guard.settle_at_end  # the stream settles when it ends
+                state = StreamState(call, codec, guard.kwargs)
+                try:
+                    return Stream(state, self.method, args)
+                except BaseException:
+                    state.closed()
+                    raise
             value = run_sync(call, self.method, args, guard.kwargs)
-        except Exception:
+        except BaseException:
             guard.settle(None)
             raise
         guard.settle(TokenUsage.of(value))
@@ -342,17 +352,22 @@ class Pipeline:
         self, args: tuple[Any, ...], kwargs: dict[str, Any], leg: Leg | None
     ) -> Any:
         guard = Guard(self.engine.outer, self.engine.adapter.name, self.path, kwargs)
-        call = self._call_state(guard.kwargs, leg)
         await guard.ahold()
-        codec = self._stream_codec(call)
-        if codec is not None:
-            call.on_end = guard.settle_at_end
-            return await AsyncStream.start(
-                StreamState(call, codec, guard.kwargs), self.method, args
-            )
-        try:
+        try:  # from here every way out settles the hold: success, failure, cancellation
+            call = self._call_state(guard.kwargs, leg)
+            codec = self._stream_codec(call)
+            if codec is not None:
+                call.on_end = guard.settle_at_end  # the stream settles when it ends
+                state = StreamState(call, codec, guard.kwargs)
+                try:
+                    return await AsyncStream.start(state, self.method, args)
+                except BaseException:
+                    state.closed()
+                    if call.finishing is not None:
+                        await call.finishing
+                    raise
             value = await run_async(call, self.method, args, guard.kwargs)
-        except Exception:
+        except BaseException:
             await guard.asettle(None)
             raise
         await guard.asettle(TokenUsage.of(value))

@@ -101,8 +101,10 @@ class StreamState:
         key = codec.key(event)
         if key is not None and key in self._seen:
             return None  # the resumed stream repeats what the caller already has
-        text = codec.text(event)  # OpenAI's first chunk carries "" with the role: no token
-        self._progress(flowing=bool(text))
+        text = codec.text(event)
+        # Any output counts as the stream moving (thinking and tool input too), not only
+        # text; the preamble (keyed events, OpenAI's role chunk) does not.
+        self._progress(flowing=key is None)
         if text:
             kept = self._unrepeat(text)
             if not kept:
@@ -124,7 +126,18 @@ class StreamState:
         # event pushes it forward by the silence limit.
         self._flowing = self._flowing or flowing
         if self._flowing and self._watch is not None:
-            self._watch.expires = self._expiry(self.call.engine.timeouts.idle)
+            self._watch.move(self._expiry(self.call.engine.timeouts.idle))
+
+    def holding(self) -> None:
+        """The caller has the event: its time until it asks for the next is its own."""
+        if self._watch is not None:
+            self._watch.pause()
+
+    def asking(self) -> None:
+        """The caller asks for the next event: silence counts again."""
+        if self._watch is not None:
+            limit = self.call.engine.timeouts
+            self._watch.move(self._expiry(limit.idle if self._flowing else limit.first_token))
 
     def _unrepeat(self, text: str) -> str:
         skip = self._skip
@@ -141,7 +154,9 @@ class StreamState:
 
     def ended(self) -> None:
         """The attempt's stream ran out; raises if it never reached its proper end."""
-        self._stop_watching()
+        fired = self._stop_watching()
+        if fired and not self._terminal:  # a close-delimited body ends quietly when cut
+            raise StreamStalledError("the stream was silent longer than its limit")
         if not self._terminal:
             raise StreamInterruptedError(
                 "the stream ended without its end marker (a proxy or gateway cut it short)",
@@ -176,6 +191,21 @@ class StreamState:
     def succeeded(self) -> None:
         """The stream reached its end: close the call's books."""
         self.call.succeeded(None, request_id=self._request_id, usage=self._usage)
+
+    def closed(self) -> None:
+        """The caller stopped reading (or dropped the stream): close the books honestly.
+
+        Having seen the end marker is a success; otherwise the call ends as cancelled,
+        with the tokens this attempt already spent counted.
+        """
+        if not self.call.open:
+            return
+        self._stop_watching()
+        if self._terminal:
+            self.succeeded()
+            return
+        self.call.add_usage(self._usage if self._usage != _NO_USAGE else None)
+        self.call.abandoned()
 
     def _stop_watching(self) -> bool:
         watch, self._watch = self._watch, None
@@ -215,23 +245,28 @@ class Stream:
 
     def _events(self) -> Generator[Any]:
         state = self._state
-        while True:
-            try:
-                for event in self._current:
-                    out = state.on_event(event)
-                    if out is not None:
-                        yield out
-                state.ended()
-            except Exception as error:  # noqa: BLE001 - classified; what is not ours is re-raised
-                self._discard()
-                outcome = state.failed(error)
-                if isinstance(outcome, BaseException):
-                    raise outcome  # noqa: B904 - `error` itself, or a riprap error caused by it
-                state.call.engine.clock.sleep(outcome)
-                self._connect()
-                continue
-            state.succeeded()
-            return
+        try:
+            while True:
+                try:
+                    for event in self._current:
+                        out = state.on_event(event)
+                        if out is not None:
+                            state.holding()
+                            yield out
+                            state.asking()
+                    state.ended()
+                except Exception as error:  # noqa: BLE001 - classified; what is not ours is re-raised
+                    self._discard()
+                    outcome = state.failed(error)
+                    if isinstance(outcome, BaseException):
+                        raise outcome  # noqa: B904 - `error` itself, or a riprap error caused by it
+                    state.call.engine.clock.sleep(outcome)
+                    self._connect()
+                    continue
+                state.succeeded()
+                return
+        finally:
+            state.closed()  # closed early or dropped: the books are settled all the same
 
     def _discard(self) -> None:
         current, self._current = self._current, None
@@ -254,8 +289,8 @@ class Stream:
     def close(self) -> None:
         """Stop reading and release the connection."""
         self._iterator.close()
+        self._state.closed()  # also when the iterator never started
         self._discard()
-        self._state.call.abandoned()
 
     def __enter__(self) -> Self:
         return self
@@ -303,25 +338,30 @@ class AsyncStream:
 
     async def _events(self) -> AsyncGenerator[Any]:
         state = self._state
-        while True:
-            try:
-                async for event in self._current:
-                    out = state.on_event(event)
-                    if out is not None:
-                        yield out
-                state.ended()
-            except Exception as error:  # noqa: BLE001 - classified; what is not ours is re-raised
-                await self._discard()
-                outcome = state.failed(error)
-                if isinstance(outcome, BaseException):
-                    await self._finish()
-                    raise outcome  # noqa: B904 - `error` itself, or a riprap error caused by it
-                await state.call.engine.clock.asleep(outcome)
-                await self._connect()
-                continue
-            state.succeeded()
-            await self._finish()
-            return
+        try:
+            while True:
+                try:
+                    async for event in self._current:
+                        out = state.on_event(event)
+                        if out is not None:
+                            state.holding()
+                            yield out
+                            state.asking()
+                    state.ended()
+                except Exception as error:  # noqa: BLE001 - classified; what is not ours is re-raised
+                    await self._discard()
+                    outcome = state.failed(error)
+                    if isinstance(outcome, BaseException):
+                        await self._finish()
+                        raise outcome  # noqa: B904 - `error` itself, or a riprap error caused by it
+                    await state.call.engine.clock.asleep(outcome)
+                    await self._connect()
+                    continue
+                state.succeeded()
+                await self._finish()
+                return
+        finally:
+            state.closed()  # closed early or dropped: the books are settled all the same
 
     async def _finish(self) -> None:
         # The call's end may have left work to await (an async budget ledger's settle).
@@ -351,8 +391,8 @@ class AsyncStream:
     async def close(self) -> None:
         """Stop reading and release the connection."""
         await self._iterator.aclose()
+        self._state.closed()  # also when the iterator never started
         await self._discard()
-        self._state.call.abandoned()
         await self._finish()
 
     async def __aenter__(self) -> Self:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
+import math
 import socket
 import threading
 import time
@@ -24,16 +25,29 @@ from typing import Any
 
 
 class Watch:
-    """One stream's stall limit. Set `expires` (monotonic seconds) to move it."""
+    """One stream's stall limit: `move` it on every event, `pause` it while the caller holds one."""
 
-    __slots__ = ("_socket", "cancelled", "expires", "fired")
+    __slots__ = ("_dog", "_socket", "cancelled", "expires", "fired", "scheduled")
 
-    def __init__(self, expires: float, sock: socket.socket | None) -> None:
+    def __init__(self, dog: Watchdog, expires: float, sock: socket.socket | None) -> None:
+        self._dog = dog
         self.expires = expires
+        #: The earliest time the watchdog will look at this watch (under the dog's lock).
+        self.scheduled = expires
         self._socket = sock
         self.cancelled = False
         #: Set when the watchdog cut the stream: its next error is a stall, not a reset.
         self.fired = False
+
+    def move(self, expires: float) -> None:
+        """Set the limit; a limit earlier than the watchdog expects wakes it."""
+        self.expires = expires
+        if expires < self.scheduled:  # rare: the first token came, or a pause ended late
+            self._dog.reschedule(self)
+
+    def pause(self) -> None:
+        """The caller holds an event: its own time is not the stream's silence."""
+        self.expires = math.inf
 
     def cancel(self) -> None:
         """Stop watching (the stream ended or failed on its own)."""
@@ -59,7 +73,7 @@ class Watchdog:
 
     def watch(self, expires: float, sock: socket.socket | None) -> Watch:
         """Start watching a stream whose socket is `sock`, first due at `expires`."""
-        entry = Watch(expires, sock)
+        entry = Watch(self, expires, sock)
         with self._wake:
             if self._thread is None:
                 self._thread = threading.Thread(
@@ -71,6 +85,17 @@ class Watchdog:
             if earliest is None or expires < earliest:
                 self._wake.notify()
         return entry
+
+    def reschedule(self, entry: Watch) -> None:
+        """Look at `entry` again by its (earlier) `expires`."""
+        with self._wake:
+            due = entry.expires
+            if due >= entry.scheduled:
+                return
+            entry.scheduled = due
+            heapq.heappush(self._heap, (due, next(self._order), entry))
+            if self._heap[0][2] is entry:
+                self._wake.notify()
 
     def _run(self) -> None:
         with self._wake:
@@ -84,10 +109,12 @@ class Watchdog:
                     self._wake.wait(due - now)
                     continue
                 heapq.heappop(self._heap)
-                if entry.cancelled:
-                    continue
+                if entry.cancelled or due > entry.scheduled:
+                    continue  # finished, or a stale entry of a watch moved earlier since
                 if entry.expires > now:  # the stream moved on since: look again later
-                    heapq.heappush(self._heap, (entry.expires, next(self._order), entry))
+                    entry.scheduled = entry.expires
+                    if entry.expires != math.inf:  # a paused watch waits for `move`
+                        heapq.heappush(self._heap, (entry.expires, next(self._order), entry))
                     continue
                 entry._fire()  # noqa: SLF001 - the watchdog owns firing
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from riprap._failure import Failure, clip_message, parse_retry_after, should_retry_override
 from riprap._kinds import RULES, Kind, kind_for_status
 from riprap._report import Usage
+from riprap.budget import TokenUsage
 from riprap.errors import StreamInterruptedError, StreamStalledError, UnexpectedResponseError
 
 if TYPE_CHECKING:
@@ -208,27 +209,16 @@ class SdkAdapter:
     # -- reading results --------------------------------------------------------------
 
     def usage(self, value: object) -> Usage | None:
-        """Tokens used by a successful response, when it says."""
-        usage = getattr(value, "usage", None)
-        if usage is None:
+        """Tokens used by a successful response, when it says (one reading, the budget's)."""
+        tokens = TokenUsage.of(value)
+        if tokens is None:
             return None
-        # Anthropic and OpenAI's Responses API name them input/output; Chat Completions
-        # names them prompt/completion.
-        inp = getattr(usage, "input_tokens", None)
-        if inp is None:
-            inp = getattr(usage, "prompt_tokens", None)
-        out = getattr(usage, "output_tokens", None)
-        if out is None:
-            out = getattr(usage, "completion_tokens", None)
-        if not isinstance(inp, int) and not isinstance(out, int):
-            return None
-        inp = inp if isinstance(inp, int) else 0
-        # Anthropic counts cached prompt tokens apart from `input_tokens`; they were read.
-        for cached in ("cache_read_input_tokens", "cache_creation_input_tokens"):
-            extra = getattr(usage, cached, None)
-            if isinstance(extra, int):
-                inp += extra
-        return Usage(inp, out if isinstance(out, int) else 0)
+        return Usage(
+            tokens.input_tokens,
+            tokens.output_tokens,
+            tokens.cache_read_tokens,
+            tokens.cache_write_tokens + tokens.cache_write_1h_tokens,
+        )
 
     @staticmethod
     def response_model(value: object) -> str | None:

@@ -7,6 +7,7 @@ finished stream from a truncated one, and (Anthropic) to resume after a break.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, ClassVar, Protocol
 
 from riprap._report import Usage
@@ -99,10 +100,14 @@ class AnthropicStreamCodec:
         """This attempt's usage after `event` (the API reports running totals)."""
         if event.type == "message_start":
             u = event.message.usage
-            cached = (u.cache_read_input_tokens or 0) + (u.cache_creation_input_tokens or 0)
-            return Usage(u.input_tokens + cached, u.output_tokens)
+            return Usage(
+                u.input_tokens,
+                u.output_tokens,
+                u.cache_read_input_tokens or 0,
+                u.cache_creation_input_tokens or 0,
+            )
         if event.type == "message_delta":
-            return Usage(current.input_tokens, event.usage.output_tokens)
+            return dataclasses.replace(current, output_tokens=event.usage.output_tokens)
         return current
 
     @staticmethod
