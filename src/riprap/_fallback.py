@@ -58,8 +58,8 @@ class Degraded:
     #: The caller's provider ("anthropic", "openai") and endpoint ("messages.create").
     provider: str
     endpoint: str
-    #: The caller's request, as it was given.
-    kwargs: Mapping[str, Any]
+    #: The caller's request, as it was given (not in the repr: it holds the prompt).
+    kwargs: Mapping[str, Any] = field(repr=False)
     #: Each tried target's final error, in the order tried (each with its report).
     failures: tuple[Exception, ...]
     #: (target, why) for each target skipped without a call.

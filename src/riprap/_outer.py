@@ -1,8 +1,9 @@
 """The outer layers of a call (design §3, layers 1 and 2): check the request, hold budget.
 
-Both run once per call, before any network and outside the retry loop: a request that
-breaks the API's rules fails the same way on every attempt, and a budget reservation
-covers the call, not each attempt. `Guard` is one call's pass through them; the sync and
+Both run once per request, before any network and outside the retry loop (a fallback
+target, a refit and a re-ask are each a request of their own): a request that breaks the
+API's rules fails the same way on every attempt, and a budget reservation covers the
+request, not each attempt. `Guard` is one call's pass through them; the sync and
 async endpoints differ only in awaiting the ledger.
 """
 

@@ -19,7 +19,7 @@ from riprap._call import LAST_REPORT, CallState, Engine
 from riprap._fallback import Hop, Leg, Tried, crossing
 from riprap._kinds import Kind
 from riprap._loop import run_async, run_sync
-from riprap._outer import Guard
+from riprap._outer import VALIDATED, Guard
 from riprap._report import Usage
 from riprap._result import Result
 from riprap._stream import AsyncStream, Stream, StreamState
@@ -48,6 +48,10 @@ class _Step:
 
 def _same(value: Any) -> Any:
     return value
+
+
+#: The endpoints a fallback chain applies to: the chat endpoints of both providers.
+CHAT_PATHS = frozenset().union(*VALIDATED.values())
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -174,8 +178,9 @@ class Pipeline:
     def _hops(self, kwargs: Mapping[str, Any]) -> tuple[Hop, ...] | None:
         chain = self.engine.chain
         # Streams use the primary only in this version: a stream's failure can come after
-        # text reached the caller, where another model cannot take over.
-        if chain is None or kwargs.get("stream") is True:
+        # text reached the caller, where another model cannot take over. Only the chat
+        # endpoints fall back: another model's token count or embedding is another answer.
+        if chain is None or kwargs.get("stream") is True or self.path not in CHAT_PATHS:
             return None
         model = kwargs.get("model")
         hops = chain.hops(self.engine.adapter.name, model if isinstance(model, str) else None)

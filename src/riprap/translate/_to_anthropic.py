@@ -39,7 +39,7 @@ _DATA_URL: Final = re.compile(r"data:(?P<type>[\w/+.-]+);base64,(?P<data>.*)", r
 _TOP_LEVEL: Final = frozenset(
     {"model", "messages", "max_completion_tokens", "max_tokens", "stop", "tools"}
     | {"tool_choice", "parallel_tool_calls", "user", "safety_identifier", "n", "stream"}
-    | {"extra_body", *PASSED_ON, *SAMPLING}
+    | {"extra_body", "extra_headers", *PASSED_ON, *SAMPLING}
 )
 _SYSTEM_ROLES: Final = frozenset({"system", "developer"})
 

@@ -29,14 +29,16 @@ if TYPE_CHECKING:
 
 #: OpenAI's limit on stop sequences ("Up to 4 sequences", the `stop` parameter's docs).
 MAX_OPENAI_STOP = 4
-#: SDK call options that mean the same to either SDK: passed on unchanged.
-PASSED_ON: Final = ("timeout", "extra_headers")
+#: SDK call options that mean the same to either SDK: passed on unchanged. Not
+#: `extra_headers`: they are often credentials for one vendor or its gateway (Helicone,
+#: Portkey), and must not be sent to the other vendor's host.
+PASSED_ON: Final = ("timeout",)
 #: Sampling parameters: anthropic 2.x's `messages.create` has no argument for them, so
 #: they travel in `extra_body` (or arrive as plain keys from code built for older SDKs).
 SAMPLING: Final = ("temperature", "top_p")
 _TOP_LEVEL: Final = frozenset(
     {"model", "max_tokens", "messages", "system", "stop_sequences", "tools", "tool_choice"}
-    | {"metadata", "stream", "extra_body", *PASSED_ON, *SAMPLING}
+    | {"metadata", "stream", "extra_body", "extra_headers", *PASSED_ON, *SAMPLING}
 )
 
 

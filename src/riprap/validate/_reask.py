@@ -141,8 +141,10 @@ class Asking:
         self.errors.append(verdict.error)
         if self.attempts >= self.expect.max_attempts:
             raise OutputValidationError(
-                f"the answer failed validation on all {self.attempts} attempt(s); last: "
-                f"{verdict.error}",
+                # No answer text in the message: messages get logged; `.raw` and
+                # `.errors` hold it for code that asks.
+                f"the answer failed validation on all {self.attempts} attempt(s) "
+                "(see .errors and .raw)",
                 raw=answer,
                 errors=tuple(self.errors),
                 attempts=self.attempts,
