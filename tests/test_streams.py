@@ -8,6 +8,7 @@ no gap, no duplicate.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import TYPE_CHECKING, Any
 
 import anthropic
@@ -282,3 +283,56 @@ def test_openai_stream_helper_retries_before_output(
         final = asyncio.run(go())
     assert final.choices[0].message.content == EXPECTED
     assert len(sim.requests) == 2
+
+
+@PROVIDERS
+def test_the_callers_own_pauses_are_not_silence(provider: str, sim: Simulator) -> None:
+    """A caller slower than `idle` between events keeps its one healthy stream."""
+    timeouts = riprap.Timeouts(idle=0.3, first_token=5.0)
+    client = riprap.wrap(make_client(provider, sim, is_async=False), timeouts=timeouts)
+    if provider == "anthropic":
+        stream = client.messages.create(
+            model="claude-sim", max_tokens=MAX_TOKENS, messages=MESSAGES, stream=True
+        )
+    else:
+        stream = client.chat.completions.create(
+            model="gpt-sim", max_tokens=MAX_TOKENS, messages=MESSAGES, stream=True
+        )
+    for i, _event in enumerate(stream):
+        if i < 3:
+            time.sleep(0.5)
+    assert len(sim.requests) == 1
+    report = riprap.last_report()
+    assert report is not None
+    assert report.ok
+
+
+def test_closing_early_counts_what_was_spent(sim: Simulator) -> None:
+    """A stream closed half-way ends as cancelled, with the tokens already reported counted."""
+    log = EventLog()
+    client = riprap.wrap(make_client("anthropic", sim, is_async=False), hooks=[log])
+    stream = client.messages.create(
+        model="claude-sim", max_tokens=MAX_TOKENS, messages=MESSAGES, stream=True
+    )
+    for i, _event in enumerate(stream):
+        if i == 3:
+            break
+    stream.close()
+    (end,) = log.of(riprap.CallEnded)
+    assert end.stop is riprap.Stop.CANCELLED
+    assert end.input_tokens is not None
+    assert end.input_tokens > 0
+
+
+def test_breaking_at_the_end_marker_is_a_success(sim: Simulator) -> None:
+    """A caller that stops at `message_stop` has the whole answer: the call succeeded."""
+    log = EventLog()
+    client = riprap.wrap(make_client("anthropic", sim, is_async=False), hooks=[log])
+    with client.messages.create(
+        model="claude-sim", max_tokens=MAX_TOKENS, messages=MESSAGES, stream=True
+    ) as stream:
+        for event in stream:
+            if event.type == "message_stop":
+                break
+    (end,) = log.of(riprap.CallEnded)
+    assert end.ok
