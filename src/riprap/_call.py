@@ -195,19 +195,13 @@ class CallState:
         """Report a state change of the breaker as an event."""
         if transition is None or self.breaker is None:
             return
-        engine = self.engine
-        engine.emit(
-            BreakerChanged(
-                call_id=self.call_id,
-                provider=engine.adapter.name,
-                model=self.model,
-                time=engine.clock.wall(),
-                key=self.breaker.key,
-                previous=transition.previous,
-                current=transition.current,
-                reason=transition.reason,
-                retry_in=transition.retry_in,
-            )
+        self._emit(
+            BreakerChanged,
+            key=self.breaker.key,
+            previous=transition.previous,
+            current=transition.current,
+            reason=transition.reason,
+            retry_in=transition.retry_in,
         )
 
     def _judge(self, kind: Kind | None, now: float, *, release: bool = False) -> None:
@@ -215,6 +209,19 @@ class CallState:
         if permit is not None and self.breaker is not None:
             latency = now - self._attempt_started
             self._verdict = Verdict(self.breaker, permit, kind, latency, release)
+
+    def _emit(self, event: type[Event], /, **fields: Any) -> None:
+        # Every event of a call names the call, its provider and model, and the time.
+        engine = self.engine
+        engine.emit(
+            event(
+                call_id=self.call_id,
+                provider=engine.adapter.name,
+                model=self.model,
+                time=engine.clock.wall(),
+                **fields,
+            )
+        )
 
     # -- one attempt ------------------------------------------------------------------
 
@@ -225,15 +232,10 @@ class CallState:
         self._attempt_started = now
         number = len(self.attempts) + 1
         limit = min(self.attempt_limit, self.deadline_at - now)
-        engine.emit(
-            AttemptStarted(
-                call_id=self.call_id,
-                provider=engine.adapter.name,
-                model=self.model,
-                time=engine.clock.wall(),
-                attempt=number,
-                timeout=limit,
-            )
+        self._emit(
+            AttemptStarted,
+            attempt=number,
+            timeout=limit,
         )
         attempt_kwargs = {**kwargs, "timeout": self._timeout(limit)}
         if number > 1:
@@ -335,17 +337,12 @@ class CallState:
         wait = decision.wait if isinstance(decision, RetryAfter) else 0.0
         self._record(now, failure, request_id=failure.request_id, wait=wait)
         if isinstance(decision, RetryAfter):
-            engine.emit(
-                RetryScheduled(
-                    call_id=self.call_id,
-                    provider=engine.adapter.name,
-                    model=self.model,
-                    time=engine.clock.wall(),
-                    attempt=made,
-                    kind=failure.kind,
-                    wait=wait,
-                    retry_after=failure.retry_after,
-                )
+            self._emit(
+                RetryScheduled,
+                attempt=made,
+                kind=failure.kind,
+                wait=wait,
+                retry_after=failure.retry_after,
             )
             return wait
         report = self._end(now, ok=False, stop=decision.stop, failure=failure)
@@ -414,23 +411,18 @@ class CallState:
         value: object = None,
     ) -> None:
         engine = self.engine
-        engine.emit(
-            AttemptEnded(
-                call_id=self.call_id,
-                provider=engine.adapter.name,
-                model=self.model,
-                time=engine.clock.wall(),
-                attempt=attempt,
-                kind=None if failure is None else failure.kind,
-                status=None if failure is None else failure.status,
-                request_id=request_id,
-                latency=now - self._attempt_started,
-                input_tokens=None if usage is None else usage.prompt_tokens,
-                output_tokens=None if usage is None else usage.output_tokens,
-                error_message=message,
-                response_model=engine.adapter.response_model(value),
-                finish_reasons=engine.adapter.finish_reasons(value),
-            )
+        self._emit(
+            AttemptEnded,
+            attempt=attempt,
+            kind=None if failure is None else failure.kind,
+            status=None if failure is None else failure.status,
+            request_id=request_id,
+            latency=now - self._attempt_started,
+            input_tokens=None if usage is None else usage.prompt_tokens,
+            output_tokens=None if usage is None else usage.output_tokens,
+            error_message=message,
+            response_model=engine.adapter.response_model(value),
+            finish_reasons=engine.adapter.finish_reasons(value),
         )
 
     # -- the end of the call ----------------------------------------------------------
@@ -464,25 +456,20 @@ class CallState:
         LAST_REPORT.set(report)
         if self.on_end is not None:
             self.finishing = self.on_end(report)
-        engine.emit(
-            CallEnded(
-                call_id=self.call_id,
-                provider=engine.adapter.name,
-                model=self.model,
-                time=engine.clock.wall(),
-                ok=ok,
-                attempts=len(self.attempts),
-                elapsed=report.elapsed,
-                kind=failure.kind if failure is not None else kind,
-                stop=stop,
-                request_ids=report.request_ids,
-                input_tokens=None if usage is None else usage.prompt_tokens,
-                output_tokens=None if usage is None else usage.output_tokens,
-                cost=report.cost,
-                response_model=engine.adapter.response_model(value),
-                finish_reasons=engine.adapter.finish_reasons(value),
-                **self._content(value if ok else None),
-            )
+        self._emit(
+            CallEnded,
+            ok=ok,
+            attempts=len(self.attempts),
+            elapsed=report.elapsed,
+            kind=failure.kind if failure is not None else kind,
+            stop=stop,
+            request_ids=report.request_ids,
+            input_tokens=None if usage is None else usage.prompt_tokens,
+            output_tokens=None if usage is None else usage.output_tokens,
+            cost=report.cost,
+            response_model=engine.adapter.response_model(value),
+            finish_reasons=engine.adapter.finish_reasons(value),
+            **self._content(value if ok else None),
         )
         return report
 
