@@ -89,7 +89,9 @@ def test_fifty_concurrent_calls_cannot_overshoot_a_budget(sim: Simulator) -> Non
     _, estimate = worst_case(budgets, validate_request("anthropic", kwargs))
     assert estimate is not None
     budgets = Budgets(running=(Budget(limit=20.5 * estimate),))
-    sim.script(*[Reply(delay=0.05)] * 50)
+    # Each admitted call is held open for a second: every thread tries to reserve before
+    # any settles, so no refund makes room for a 21st (which would be right, not overshoot).
+    sim.script(*[Reply(delay=1.0)] * 50)
     client = riprap.wrap(make_client("anthropic", sim, is_async=False), budgets=budgets)
     refused: list[BaseException] = []
     gate = threading.Barrier(50)
@@ -108,6 +110,9 @@ def test_fifty_concurrent_calls_cannot_overshoot_a_budget(sim: Simulator) -> Non
         t.join()
     assert len(sim.requests) == 20
     assert len(refused) == 30
+    spent, reserved = budgets.ledger.state(budgets.running[0])
+    assert reserved == 0
+    assert spent <= budgets.running[0].limit
 
 
 def test_a_stream_settles_its_budget_when_it_ends(sim: Simulator) -> None:

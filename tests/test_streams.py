@@ -288,7 +288,7 @@ def test_openai_stream_helper_retries_before_output(
 @PROVIDERS
 def test_the_callers_own_pauses_are_not_silence(provider: str, sim: Simulator) -> None:
     """A caller slower than `idle` between events keeps its one healthy stream."""
-    timeouts = riprap.Timeouts(idle=0.3, first_token=5.0)
+    timeouts = riprap.Timeouts(idle=0.4, first_token=5.0)
     client = riprap.wrap(make_client(provider, sim, is_async=False), timeouts=timeouts)
     if provider == "anthropic":
         stream = client.messages.create(
@@ -300,7 +300,7 @@ def test_the_callers_own_pauses_are_not_silence(provider: str, sim: Simulator) -
         )
     for i, _event in enumerate(stream):
         if i < 3:
-            time.sleep(0.5)
+            time.sleep(0.6)
     assert len(sim.requests) == 1
     report = riprap.last_report()
     assert report is not None
