@@ -378,3 +378,28 @@ def test_every_report_names_its_target(sim: Simulator) -> None:
     assert report is not None
     assert report.target == "openai:gpt-sim"
     assert not report.degraded
+
+
+def test_a_prompt_riprap_knows_is_too_long_goes_to_a_larger_window(sim: Simulator) -> None:
+    """Riprap's own pre-send overflow moves on like the provider's: to a larger window only."""
+    history = [{"role": "user", "content": "word " * 150_000}]  # ~190k tokens by estimate
+    client = riprap.wrap(make_client("openai", sim, is_async=False), fallbacks=["gpt-4.1"])
+    answer = client.chat.completions.create(model="gpt-4o", max_tokens=32, messages=history)
+    assert isinstance(answer, openai.types.chat.ChatCompletion)
+    assert models_sent(sim) == ["gpt-4.1"]  # gpt-4o (128k) was never sent the prompt
+
+
+def test_a_fallbacks_own_refusal_keeps_the_earlier_failures(sim: Simulator) -> None:
+    """Primary overloaded, fallback refuses the request: one group error holding both."""
+    sim.script(*[Reply(status=529)] * 2, Reply(status=400))
+    client = riprap.wrap(
+        make_client("anthropic", sim, is_async=False),
+        retry=FAST,
+        fallbacks=[
+            riprap.Target(client=make_client("openai", sim, is_async=False), model="gpt-sim")
+        ],
+    )
+    with pytest.raises(riprap.AllTargetsFailedError) as info:
+        create("anthropic", client)
+    kinds = [type(e) for e in info.value.exceptions]
+    assert kinds == [anthropic.OverloadedError, openai.BadRequestError]

@@ -22,6 +22,7 @@ from riprap.translate import (
     to_openai_completion,
     to_openai_request,
 )
+from riprap.validate import ContextOverflowError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -177,12 +178,20 @@ def crossing(
     )
 
 
+#: riprap's own errors that move a call on, and the reason recorded: an open circuit, an
+#: answer the caller's type cannot hold, a prompt riprap's estimate says is too long.
+_OWN_REASONS: tuple[tuple[type[Exception], str], ...] = (
+    (CircuitOpenError, "circuit_open"),
+    (TranslationError, str(Kind.RESPONSE_INVALID)),
+    (ContextOverflowError, str(Kind.CONTEXT_OVERFLOW)),
+)
+
+
 def move_reason(error: Exception, *, on_not_found: bool) -> str | None:
     """Why `error` moves a call to its next target, or `None` when it must be raised."""
-    if isinstance(error, CircuitOpenError):
-        return "circuit_open"
-    if isinstance(error, TranslationError):
-        return str(Kind.RESPONSE_INVALID)
+    for own, reason in _OWN_REASONS:  # riprap's own refusals, made before anything was sent
+        if isinstance(error, own):
+            return reason
     report = report_of(error)
     kind = report.attempts[-1].kind if report is not None and report.attempts else None
     if kind is None:

@@ -250,8 +250,13 @@ class Pipeline:
         assert chain is not None  # noqa: S101 - only a chain has hops
         window = self._window(hop.model)
         reason = tried.failed(error, window, on_not_found=chain.fallback_on_not_found)
+        if reason is None and not tried.failures:
+            raise error  # the primary's own error, exactly as without a chain
         if reason is None:
-            raise error
+            # A later target failed in a way no fallback fixes: the caller still gets every
+            # target's failure (and never a bare exception of the other provider's SDK).
+            tried.failures.append(error)
+            raise tried.error() from None
         self._moved(hop, following, reason, error)
 
     def _moved(self, hop: Hop, following: Hop | None, reason: str, error: Exception | None) -> None:
