@@ -206,3 +206,18 @@ def test_budget_never_exceeds_its_allowance(calls: int, ratio: float, reserve: f
         assert granted <= 10_000
     assert granted <= ratio * calls + reserve * 10.0
     assert granted >= int(ratio * calls + reserve * 10.0 - 1e-9) - 1
+
+
+def test_a_long_wait_moves_on_when_a_fallback_is_ready() -> None:
+    """A wait over half of what is left goes to the next target; without one it waits."""
+    f = failure(Kind.RATE_LIMITED, retry_after=6.0)
+    assert decide_(f, remaining=10.0, u=0.0) == RetryAfter(6.0)
+    moved = decide(f, attempts_made=1, kind_attempts=1, policy=POLICY, remaining=10.0, u=0.0,
+                   can_move_on=True)  # fmt: skip
+    assert isinstance(moved, GiveUp)
+    assert moved.stop is Stop.MOVED_ON
+    # A kind that never falls back waits even when a fallback is ready.
+    conflict = failure(Kind.CONFLICT, retry_after=6.0)
+    kept = decide(conflict, attempts_made=1, kind_attempts=1, policy=POLICY, remaining=10.0,
+                  u=0.0, can_move_on=True)  # fmt: skip
+    assert kept == RetryAfter(6.0)

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from riprap._kinds import RULES, Fallback
 from riprap._report import Attempt, CallReport, Stop
 from riprap.breaker import CircuitOpenError, Rejected
 from riprap.decide import BUDGET_SPENT, NOT_RESUMABLE, GiveUp, RetryAfter, decide
@@ -52,17 +51,6 @@ LAST_REPORT: contextvars.ContextVar[CallReport | None] = contextvars.ContextVar(
 
 #: The header the SDKs use to tell the provider which retry this is.
 RETRY_COUNT_HEADER = "x-stainless-retry-count"
-
-#: With a fallback target ready, a retry whose wait would take more than this share of
-#: what is left of the deadline moves on instead. Half: after such a wait the retry
-#: itself still needs an attempt's time, so the call would end with at most the other
-#: half for that attempt and every fallback together; the fallback can use all of it now.
-MOVE_ON_SHARE = 0.5
-MOVED_ON = GiveUp(
-    Stop.MOVED_ON,
-    f"a fallback target is ready and the wait would spend over {MOVE_ON_SHARE:.0%} of "
-    "the time left",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,16 +310,10 @@ class CallState:
             policy=engine.retry,
             remaining=self.deadline_at - now,
             u=engine.random(),
+            can_move_on=self.can_move_on,
         )
         if not can_retry and isinstance(decision, RetryAfter):
             decision = NOT_RESUMABLE
-        if (
-            isinstance(decision, RetryAfter)
-            and self.can_move_on
-            and RULES[failure.kind].fallback is Fallback.YES
-            and decision.wait > MOVE_ON_SHARE * (self.deadline_at - now)
-        ):
-            decision = MOVED_ON
         if isinstance(decision, RetryAfter) and not self._withdraw(now):
             decision = BUDGET_SPENT
         wait = decision.wait if isinstance(decision, RetryAfter) else 0.0

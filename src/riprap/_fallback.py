@@ -267,9 +267,7 @@ class Tried:
         )
 
     def error(self) -> Exception:
-        """The one error that holds every target's failure."""
-        if len(self.failures) == 1 and not self.skipped:
-            return self.failures[0]  # nothing else was tried: the target's own error
+        """The one error that holds every target's failure (a chain has two or more)."""
         tried = len(self.failures) + len(self.skipped)
         return AllTargetsFailedError(
             f"all {tried} targets failed or were skipped",

@@ -183,10 +183,9 @@ class Pipeline:
         if chain is None or kwargs.get("stream") is True or self.path not in CHAT_PATHS:
             return None
         model = kwargs.get("model")
-        hops = chain.hops(self.engine.adapter.name, model if isinstance(model, str) else None)
-        if len(hops) == 1 and chain.degrade is None:
-            return None  # nothing to move to: the call behaves as without a chain
-        return hops
+        # `wrap` makes no chain without fallbacks or a degrade handler, so there is
+        # always somewhere to go after the primary.
+        return chain.hops(self.engine.adapter.name, model if isinstance(model, str) else None)
 
     def _step(
         self,

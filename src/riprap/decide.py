@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from riprap._kinds import RULES
+from riprap._kinds import RULES, Fallback
 from riprap._report import Stop
 
 if TYPE_CHECKING:
@@ -68,12 +68,14 @@ def decide(
     policy: Retry,
     remaining: float,
     u: float,
+    can_move_on: bool = False,
 ) -> Decision:
     """Decide what to do after a failed attempt.
 
     `attempts_made` counts every attempt of the call so far, this one included;
     `kind_attempts` those that failed with this failure's kind. `remaining` is the
-    seconds left of the call's deadline; `u` a uniform draw in [0, 1).
+    seconds left of the call's deadline; `u` a uniform draw in [0, 1); `can_move_on`
+    says a fallback target is ready after this one.
 
     A wait never undercuts the provider's retry-after and never leaves less than
     `MIN_ATTEMPT_SECONDS` for the next attempt: jitter that would cross the deadline is
@@ -83,14 +85,9 @@ def decide(
     """
     if not failure.retryable:
         return GiveUp(Stop.NOT_RETRYABLE, f"{failure.kind} is not retried")
-    if attempts_made >= policy.max_attempts:
-        return GiveUp(Stop.MAX_ATTEMPTS, f"{attempts_made} of {policy.max_attempts} attempts used")
-    kind_cap = RULES[failure.kind].max_attempts
-    if kind_cap is not None and kind_attempts >= kind_cap:
-        return GiveUp(
-            Stop.MAX_ATTEMPTS,
-            f"{kind_attempts} {failure.kind} failures, at most {kind_cap} allowed",
-        )
+    spent = _attempts_spent(failure, attempts_made, kind_attempts, policy)
+    if spent is not None:
+        return spent
     room = remaining - MIN_ATTEMPT_SECONDS
     wait = backoff(failure.kind, attempts_made, policy, u)
     floor = 0.0
@@ -111,9 +108,40 @@ def decide(
             f"only {remaining:.3g}s remain, too little for another attempt after waiting "
             f"{floor:.3g}s (an attempt needs at least {MIN_ATTEMPT_SECONDS}s)",
         )
-    return RetryAfter(max(floor, min(wait, room)))
+    wait = max(floor, min(wait, room))
+    if (
+        can_move_on
+        and RULES[failure.kind].fallback is Fallback.YES
+        and wait > MOVE_ON_SHARE * remaining
+    ):
+        return MOVED_ON
+    return RetryAfter(wait)
 
 
+def _attempts_spent(
+    failure: Failure, attempts_made: int, kind_attempts: int, policy: Retry
+) -> GiveUp | None:
+    if attempts_made >= policy.max_attempts:
+        return GiveUp(Stop.MAX_ATTEMPTS, f"{attempts_made} of {policy.max_attempts} attempts used")
+    kind_cap = RULES[failure.kind].max_attempts
+    if kind_cap is not None and kind_attempts >= kind_cap:
+        return GiveUp(
+            Stop.MAX_ATTEMPTS,
+            f"{kind_attempts} {failure.kind} failures, at most {kind_cap} allowed",
+        )
+    return None
+
+
+#: With a fallback target ready, a retry whose wait would take more than this share of
+#: what is left of the deadline moves on instead. Half: after such a wait the retry
+#: itself still needs an attempt's time, so the call would end with at most the other
+#: half for that attempt and every fallback together; the fallback can use all of it now.
+MOVE_ON_SHARE = 0.5
+MOVED_ON = GiveUp(
+    Stop.MOVED_ON,
+    f"a fallback target is ready and the wait would spend over {MOVE_ON_SHARE:.0%} of "
+    "the time left",
+)
 BUDGET_SPENT = GiveUp(Stop.RETRY_BUDGET, "the retry budget is spent (too many recent retries)")
 NOT_RESUMABLE = GiveUp(
     Stop.NOT_RESUMABLE, "the stream broke after output reached the caller and cannot be resumed"
