@@ -13,8 +13,10 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from riprap.sim._limits import Bucket, RateLimits
 from riprap.sim._outage import Outage
+from riprap.sim._scenario_file import ScenarioFile, load_scenario, scenario_names
 from riprap.sim._script import FaultKind, Reply, Scenario
 from riprap.sim._server import RecordedRequest, Simulator
+from riprap.sim._toml_check import ScenarioFileError
 from riprap.sim._wire import (
     ANTHROPIC_SPEND_LIMIT_CODES,
     Provider,
@@ -33,8 +35,12 @@ __all__ = [
     "RecordedRequest",
     "Reply",
     "Scenario",
+    "ScenarioFile",
+    "ScenarioFileError",
     "Simulator",
     "default_text",
     "estimate_input_tokens",
     "expected_text",
+    "load_scenario",
+    "scenario_names",
 ]

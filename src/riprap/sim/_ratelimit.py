@@ -49,14 +49,15 @@ class RateLimiting:
 
         Either way the reply carries the rate-limit headers of its model's buckets.
         """
+        named = body.get("model") if isinstance(body, dict) else None
+        model = named if isinstance(named, str) else None
         limits = scenario.rate_limits
         if limits is None or route not in LIMITED_ROUTES:
-            return scenario.decide(index, now)
+            return scenario.decide(index, now, model=model)
         if limits is not self._limits:
             self._limits = limits
             self._buckets.clear()
-        model = body.get("model") if isinstance(body, dict) else None
-        key = (provider, model if isinstance(model, str) else "")
+        key = (provider, model or "")
         buckets = self._buckets.get(key)
         if buckets is None:
             buckets = self._buckets[key] = Buckets(limits, now)
@@ -70,7 +71,7 @@ class RateLimiting:
             headers = dict(buckets.headers(provider, now_wall))
             headers["retry-after"] = str(max(1, math.ceil(wait)))
             return Reply(status=429, headers=headers)
-        reply = scenario.decide(index, now)
+        reply = scenario.decide(index, now, model=model)
         produced = 0
         if not reply.is_error and reply.sends_response:
             produced = usage_of(reply, provider, body)[1]

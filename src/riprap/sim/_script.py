@@ -35,6 +35,7 @@ RETRY_AFTER_STATUSES: Final = frozenset({429, 503, 529})
 # A 200 whose body is cut mid-object, as when a proxy truncates a response.
 BAD_JSON_BODY: Final = b'{"id": "sim_truncated", "type": "mess'
 EMPTY_HEADERS: Final[Mapping[str, str]] = MappingProxyType({})
+EMPTY_MODELS: Final[Mapping[str, Scenario]] = MappingProxyType({})
 
 
 def _is_number(value: object) -> bool:
@@ -243,6 +244,25 @@ def _check_rate_limits(value: object) -> None:
         raise ValueError(f"rate_limits must be None or a RateLimits, got {value!r}")
 
 
+def _check_models(models: object) -> Mapping[str, Scenario]:
+    """`models` as a read-only mapping, each override checked to be a plain Scenario."""
+    if not isinstance(models, Mapping):
+        raise ValueError(f"models must be a mapping of model name to Scenario, got {models!r}")  # noqa: TRY004 -- as above
+    for name, override in models.items():
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"models key must be a non-empty str, got {name!r}")
+        if not isinstance(override, Scenario):
+            raise ValueError(f"models[{name!r}] must be a Scenario, got {override!r}")  # noqa: TRY004 -- as above
+        # Buckets are kept per model already, from the parent's limits; an override's own
+        # limits or overrides would be silently ignored, so they are refused.
+        if override.models or override.rate_limits is not None:
+            raise ValueError(
+                f"models[{name!r}] may not set models or rate_limits: the outer scenario's "
+                f"rate limits apply to every model"
+            )
+    return MappingProxyType(dict(models)) if models else EMPTY_MODELS
+
+
 @dataclass(frozen=True, kw_only=True)
 class Scenario:
     """A seeded, reproducible mix of faults applied to requests with no scripted reply.
@@ -271,6 +291,10 @@ class Scenario:
             their state, advanced by its clock): a request over a limit is refused with a
             429 before the scenario decides, and every response to a limited route carries
             rate-limit headers in its provider's format.
+        models: Per-model overrides: a request whose body names one of these models is
+            decided by that Scenario (its own fault mix, latency, retry-after and stream
+            faults) instead of this one. Overrides may not nest and may not set
+            ``rate_limits``; this scenario's limits apply to every model.
     """
 
     seed: int = 0
@@ -283,6 +307,7 @@ class Scenario:
     stream_fault_after: tuple[int, int] = (0, 8)
     stream_stall_for: float | None = None
     rate_limits: RateLimits | None = None
+    models: Mapping[str, Scenario] = field(default_factory=lambda: EMPTY_MODELS, hash=False)
     _kinds: tuple[FaultKind, ...] = field(init=False, repr=False, compare=False, hash=False)
     _cumulative: tuple[float, ...] = field(init=False, repr=False, compare=False, hash=False)
 
@@ -315,17 +340,21 @@ class Scenario:
             _check_delay("retry_after", self.retry_after)
         _check_stream_scenario(self.stream_fault_after, self.stream_stall_for)
         _check_rate_limits(self.rate_limits)
+        object.__setattr__(self, "models", _check_models(self.models))
         kinds = tuple(k for k, w in self.faults.items() if w > 0)
         cumulative = tuple(itertools.accumulate(self.faults[k] for k in kinds))
         object.__setattr__(self, "_kinds", kinds)
         object.__setattr__(self, "_cumulative", cumulative)
 
-    def decide(self, index: int, now: float) -> Reply:
+    def decide(self, index: int, now: float, *, model: str | None = None) -> Reply:
         """Return the reply for request number ``index`` arriving at clock time ``now``.
 
-        ``now`` is unused until time-based outage windows exist; it is in the signature so
-        adding them does not change every caller.
+        ``model`` is the request's model, if it names one: a model in ``models`` is decided
+        by its override. ``now`` is unused (outage windows are `Outage`'s job); it is in the
+        signature so time-based decisions would not change every caller.
         """
+        if model is not None and (override := self.models.get(model)) is not None:
+            return override.decide(index, now)
         del now
         if self.fault_rate == 0.0 and self.latency[1] == 0.0:
             return SUCCESS
