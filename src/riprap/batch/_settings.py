@@ -1,0 +1,100 @@
+"""A batch job's settings, checked once, before anything runs."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Final, Literal
+
+from riprap.errors import ConfigError
+from riprap.policy import Retry
+
+if TYPE_CHECKING:
+    from riprap.batch._client import ProviderName
+    from riprap.batch._input import Shape
+    from riprap.limiter import Limits
+
+#: Calls in flight at most. The limiter, not this cap, sets the pace; the cap only
+#: has to cover rate x latency (50 requests/s x 1 s), and bounds memory and sockets.
+DEFAULT_CONCURRENCY: Final = 64
+#: Seconds in-flight items get to finish after Ctrl-C / SIGTERM before they are cut.
+DEFAULT_GRACE: Final = 30.0
+#: Seconds a shared-mode claim lives without renewal (renewed every third of it): a
+#: dead process's items are taken over this long after it died.
+DEFAULT_LEASE: Final = 60.0
+#: Seconds between plain progress lines (a terminal's live line is redrawn twice a second).
+DEFAULT_INTERVAL: Final = 10.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Everything `riprap batch` was told."""
+
+    input: Path
+    output: Path
+    #: Default: the output's path with ".journal" appended.
+    journal: Path | None = None
+    #: "auto": the provider whose API the requests are written for.
+    provider: ProviderName | Literal["auto"] = "auto"
+    #: The requests' API shape; `None`: the provider's, or detected (sim).
+    shape: Shape | None = None
+    #: Replaces every request's `model`.
+    model: str | None = None
+    concurrency: int = DEFAULT_CONCURRENCY
+    skip_invalid: bool = False
+    limits: Limits | None = None
+    retry: Retry = field(default_factory=Retry)
+    fallbacks: tuple[str, ...] = ()
+    #: Dollars this run may spend (then it stops taking items); `None`: no limit.
+    budget: float | None = None
+    #: Dollars one call may cost at worst; `None`: no ceiling.
+    max_call_cost: float | None = None
+    scenario: str | None = None
+    base_url: str | None = None
+    redis_url: str | None = None
+    #: Shared mode's job name; default: the input's SHA-256 prefix.
+    job: str | None = None
+    lease: float = DEFAULT_LEASE
+    grace: float = DEFAULT_GRACE
+    progress: Literal["auto", "live", "plain", "off"] = "auto"
+    interval: float = DEFAULT_INTERVAL
+
+    def __post_init__(self) -> None:
+        if self.provider not in ("anthropic", "openai", "sim", "auto"):
+            raise ConfigError(f"provider: {self.provider!r} is not anthropic, openai, sim or auto")
+        if self.shape is not None and self.shape not in ("anthropic", "openai"):
+            raise ConfigError(f"format: {self.shape!r} is not anthropic or openai")
+        if self.provider in ("anthropic", "openai") and self.shape not in (None, self.provider):
+            raise ConfigError(
+                f"--format {self.shape} does not fit --provider {self.provider}: a provider "
+                "takes its own API's requests"
+            )
+        if self.scenario is not None and self.provider != "sim":
+            raise ConfigError("--scenario is for --provider sim only")
+        for name in ("concurrency",):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name}: {value!r} is not an integer >= 1")
+        for name in ("lease", "grace", "interval"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+                raise ConfigError(f"{name}: {value!r} is not a positive number of seconds")
+        if self.input.resolve() == self.output.resolve():
+            raise ConfigError(f"the output {self.output} is the input: give another -o")
+
+    @property
+    def journal_path(self) -> Path:
+        """Where the journal lives."""
+        if self.journal is not None:
+            return self.journal
+        return self.output.with_name(self.output.name + ".journal")
+
+    @property
+    def request_shape(self) -> Shape | None:
+        """The shape the requests must have, when the settings fix it."""
+        if self.shape is not None:
+            return self.shape
+        if self.provider in ("anthropic", "openai"):
+            return self.provider  # type: ignore[return-value]  # narrowed by the test above
+        return None
