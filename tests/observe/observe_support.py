@@ -118,14 +118,6 @@ class BreakerOpened(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class LimiterWaited(Event):
-    """A stand-in for the limiter's wait event: its `wait` lands in the wait histogram."""
-
-    name: ClassVar[str] = "riprap.limiter.waited"
-    wait: float
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class CallEndedWithContent(CallEnded):
     """CallEnded as it will be once the call layer fills content for hooks that ask."""
 

@@ -11,7 +11,6 @@ from observe_support import (
     PROVIDERS,
     BreakerOpened,
     BreakerState,
-    LimiterWaited,
     base,
     call,
     otel_sdk,
@@ -20,7 +19,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 import riprap
 from riprap.errors import ConfigError
-from riprap.observe import AttemptStarted, CallEnded, OtelHook
+from riprap.observe import AttemptStarted, CallEnded, LimiterWaited, OtelHook
 from riprap.sim import Reply
 from support import create, make_client
 
@@ -230,9 +229,9 @@ def test_other_layers_events_become_span_events_and_counts() -> None:
     with otel_sdk() as otel:
         otel.hook(AttemptStarted(**base(), attempt=1, timeout=30.0))
         otel.hook(BreakerOpened(**base(), to_state=BreakerState.OPEN, failure_ratio=0.6))
-        otel.hook(LimiterWaited(**base(), wait=1.5))
+        otel.hook(LimiterWaited(**base(), attempt=1, wait=1.5, scope="anthropic:claude-sim:k"))
         calls = otel.hook._calls
-        [span_events] = [call.span.events for call in calls.values()]
+        [span_events] = [call.root.span.events for call in calls.values()]
         [count_open, count_wait] = sorted(
             otel.points("riprap.events"), key=lambda p: p.attributes["event.name"]
         )
@@ -305,7 +304,7 @@ def test_an_event_after_the_calls_end_opens_no_span() -> None:
     fields: Any = {"ok": True, "attempts": 0, "elapsed": 0.5, "kind": None, "stop": None}
     with otel_sdk() as otel:
         otel.hook(CallEnded(**base(), **fields, request_ids=()))
-        otel.hook(LimiterWaited(**base(), wait=0.25))
+        otel.hook(LimiterWaited(**base(), attempt=1, wait=0.25, scope="anthropic:claude-sim:k"))
         assert otel.hook._calls == {}
         [root] = otel.spans()
         [late] = otel.points("riprap.events")

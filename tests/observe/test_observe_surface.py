@@ -8,8 +8,9 @@ import sys
 import riprap.observe
 
 EXPECTED = {
-    "AlertState", "AttemptEnded", "AttemptStarted", "BreakerChanged", "CallEnded", "Event",
-    "FallbackUsed", "Hook",
+    "AlertState", "AttemptEnded", "AttemptStarted", "BreakerChanged", "BudgetReserved",
+    "BudgetSettled", "CallDegraded", "CallEnded", "Event", "FallbackUsed", "Hook",
+    "LimiterWaited", "OutputReasked", "TargetEnded",
     "JsonFormatter", "LoggingHook", "OtelHook", "PrometheusHook", "RateAlert", "RateSnapshot",
     "Redactor", "RetryScheduled", "Severity", "StructlogHook", "SuccessRateMonitor",
 }  # fmt: skip

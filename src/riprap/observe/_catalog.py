@@ -21,9 +21,15 @@ from riprap.observe._events import (
     AttemptEnded,
     AttemptStarted,
     BreakerChanged,
+    BudgetReserved,
+    BudgetSettled,
+    CallDegraded,
     CallEnded,
     FallbackUsed,
+    LimiterWaited,
+    OutputReasked,
     RetryScheduled,
+    TargetEnded,
 )
 
 if TYPE_CHECKING:
@@ -63,7 +69,15 @@ def _attempt_ended(event: Event) -> Severity:
 
 
 def _call_ended(event: Event) -> Severity:
-    return Severity.ROUTINE if getattr(event, "ok", False) else Severity.FAILURE
+    if not getattr(event, "ok", False):
+        return Severity.FAILURE
+    # A degraded answer was already reported as a failure by its `CallDegraded`.
+    return Severity.HANDLED if getattr(event, "degraded", False) else Severity.ROUTINE
+
+
+def _target_ended(event: Event) -> Severity:
+    # One target failing is what the chain is for: the call's own end says if it failed.
+    return Severity.ROUTINE if getattr(event, "ok", False) else Severity.HANDLED
 
 
 #: The events of the layers that exist today. Other layers add a line each.
@@ -76,6 +90,15 @@ SPECS: Mapping[str, Spec] = MappingProxyType(
         # A breaker opening or a call moving on is handled, not failed: INFO in the logs.
         BreakerChanged.name: Spec(_always(Severity.HANDLED), outcome="current"),
         FallbackUsed.name: Spec(_always(Severity.HANDLED)),
+        # Waiting for rate-limit capacity is the limiter doing its job.
+        LimiterWaited.name: Spec(_always(Severity.HANDLED)),
+        TargetEnded.name: Spec(_target_ended, outcome="stop"),
+        # The user got the degrade handler's answer instead of the model's: a failure
+        # they saw, even though nothing was raised.
+        CallDegraded.name: Spec(_always(Severity.FAILURE)),
+        BudgetReserved.name: Spec(_always(Severity.ROUTINE)),
+        BudgetSettled.name: Spec(_always(Severity.ROUTINE)),
+        OutputReasked.name: Spec(_always(Severity.HANDLED)),
     }
 )
 
@@ -90,6 +113,11 @@ OUTCOME_FIELDS = ("to_state", "state", "outcome", "reason", "stop")
 #: when an adapter asks for content (see `riprap.observe._content`), and every adapter
 #: drops them unless it was configured with a `content_limit`.
 CONTENT_FIELDS = frozenset({"input_text", "output_text"})
+
+
+def operation_id_of(event: Event) -> str:
+    """The id of the logical call `event` belongs to (its `call_id` if it names none)."""
+    return event.operation_id or event.call_id
 
 
 def spec_of(event: Event) -> Spec:

@@ -27,6 +27,11 @@ class Event:
     model: str | None
     #: Wall-clock seconds since the epoch.
     time: float
+    #: The logical call this event belongs to: what the user called once. A call with a
+    #: fallback chain runs one call per target (each its own `call_id`), all under one
+    #: `operation_id`; a call without one has `operation_id == call_id`. Empty: the same
+    #: as `call_id` (an event made outside a call).
+    operation_id: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,10 +77,9 @@ class RetryScheduled(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CallEnded(Event):
-    """The call is over: it succeeded, or riprap gave up and raised."""
+class Ended(Event):
+    """What `CallEnded` and `TargetEnded` both say: the outcome of a call."""
 
-    name: ClassVar[str] = "riprap.call.ended"
     ok: bool
     attempts: int
     elapsed: float
@@ -93,6 +97,32 @@ class CallEnded(Event):
     #: cut to the largest limit asked for.
     input_text: str | None = None
     output_text: str | None = None
+    #: "provider:model" of the target that served the call (the last one tried, if none).
+    target: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallEnded(Ended):
+    """The logical call is over: it succeeded, or riprap gave up and raised.
+
+    Exactly one per call the user made, fallback chain or not (`call_id ==
+    operation_id`); with a chain its fields sum every target's attempts, tokens and cost.
+    """
+
+    name: ClassVar[str] = "riprap.call.ended"
+    #: Every target failed and the `degrade` handler answered (`ok` is then true: the
+    #: caller got a value, not an exception).
+    degraded: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TargetEnded(Ended):
+    """One target of a fallback chain is done (its retry loop succeeded or gave up).
+
+    The logical call goes on to the next target or ends with a `CallEnded` of its own.
+    """
+
+    name: ClassVar[str] = "riprap.target.ended"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -120,6 +150,64 @@ class FallbackUsed(Event):
     #: The failure kind that moved it, "circuit_open", or "skipped: <why>" when the
     #: target was skipped without a call (a request it cannot express, a smaller window).
     reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LimiterWaited(Event):
+    """The client-side rate limiter held an attempt back until its scope had room."""
+
+    name: ClassVar[str] = "riprap.limiter.waited"
+    attempt: int
+    #: Seconds the attempt waited for request and token capacity.
+    wait: float
+    #: The limiter scope, "provider:model:key-hash" (a hash, never the key).
+    scope: str
+    #: Whether this attempt was the one a cold scope let through to learn its limits.
+    probe: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallDegraded(Event):
+    """Every target failed or was skipped, and the `degrade` handler answered instead."""
+
+    name: ClassVar[str] = "riprap.call.degraded"
+    #: Target calls that failed (a target refitted once counts twice); 0: all skipped.
+    failed: int
+    #: The last failure's kind, if a target was called.
+    kind: Kind | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BudgetReserved(Event):
+    """The budget layer reserved the call's worst-case cost before sending it."""
+
+    name: ClassVar[str] = "riprap.budget.reserved"
+    #: Dollars held: the prompt estimate plus `max_tokens` at the model's prices.
+    estimate: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BudgetSettled(Event):
+    """The reservation was replaced by what the call cost (after it ended, either way)."""
+
+    name: ClassVar[str] = "riprap.budget.settled"
+    estimate: float
+    #: Dollars spent, from the usage reported (0 when the call failed); `None`: unpriced.
+    spent: float | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutputReasked(Event):
+    """The answer failed the caller's output validation; the model is asked again.
+
+    `call_id` is the call whose answer failed; the re-ask is a call of its own. The
+    validation error is not carried: it may quote the answer.
+    """
+
+    name: ClassVar[str] = "riprap.validation.reasked"
+    #: The answer that failed (1 for the first), and how many answers may be asked for.
+    attempt: int
+    max_attempts: int
 
 
 #: A hook takes one event. It must not raise; if it does, riprap logs and goes on.

@@ -24,7 +24,7 @@ from riprap.observe._catalog import outcome_of
 from riprap.observe._events import AttemptEnded, AttemptStarted, CallEnded
 
 if TYPE_CHECKING:
-    from riprap.observe._events import Event
+    from riprap.observe._events import Ended, Event
     from riprap.observe._redactor import Redactor
 
 
@@ -238,7 +238,7 @@ def operation_of(event: Event) -> str:
     return operation if isinstance(operation, str) and operation else sc.OPERATION_CHAT
 
 
-def error_type_of(event: CallEnded) -> str | None:
+def error_type_of(event: Ended) -> str | None:
     """`error.type` of a call: `None` if it succeeded, else its last failure's kind.
 
     A call that failed without a classified failure (cancelled before any attempt came

@@ -66,8 +66,14 @@ ATTEMPTS = "riprap.attempts"
 REQUEST_ID = "riprap.request_id"
 REQUEST_IDS = "riprap.request_ids"
 STOP = "riprap.stop"
-#: Span name of one attempt, a child of the call's span.
+#: Span name of one attempt, a child of the call's span (or of its target's span).
 ATTEMPT_SPAN = "riprap.attempt"
+#: Span name of one target of a fallback chain, a child of the call's span.
+TARGET_SPAN = "riprap.target"
+#: "provider:model" of the target that served the call (on the call and target spans).
+TARGET = "riprap.target"
+#: Set (true) on a call answered by the degrade handler.
+DEGRADED = "riprap.degraded"
 
 
 def span_name(operation: str, model: str | None) -> str:

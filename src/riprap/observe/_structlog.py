@@ -1,8 +1,9 @@
 """The structlog adapter: one structured log entry per event, per-call context bound.
 
 Each event is logged as `logger.<level>(event.name, **fields)`, with the same fields as
-the stdlib adapter. While a call runs, `riprap_call_id`, `riprap_provider` and
-`riprap_model` are bound with `structlog.contextvars`, so anything else logged in the
+the stdlib adapter. While a call runs, `riprap_call_id` (the logical call's
+id, shared by every target of a fallback chain), `riprap_provider` and `riprap_model` are
+bound with `structlog.contextvars`, so anything else logged in the
 call's context with `merge_contextvars` in the processor chain (the SDK's and httpx's
 own log lines through structlog's stdlib integration, say) carries the call's id too.
 They are unbound when the call ends, in the same context they were bound in.
@@ -15,7 +16,13 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from riprap.observe._bounded import RecentIds
-from riprap.observe._catalog import Severity, check_content_limit, fields_of, severity_of
+from riprap.observe._catalog import (
+    Severity,
+    check_content_limit,
+    fields_of,
+    operation_id_of,
+    severity_of,
+)
 from riprap.observe._events import CallEnded
 from riprap.observe._redactor import DEFAULT_REDACTOR
 
@@ -76,23 +83,24 @@ class StructlogHook:
 
     def __call__(self, event: Event) -> None:
         """Log one event; bind the call's context at its first event, unbind at its end."""
-        call_id = event.call_id
+        # The logical call: every target of a fallback chain logs under one binding.
+        call_id = operation_id_of(event)
         if self.bind_context and call_id not in self._tokens and call_id not in self._ended:
-            self._bind(event)
+            self._bind(event, call_id)
         fields = fields_of(event, self.redactor, content_limit=self.content_limit)
         getattr(self.logger, self._methods[severity_of(event)])(event.name, **fields)
         if isinstance(event, CallEnded):
             self._ended.add(call_id)
             self._unbind(call_id)
 
-    def _bind(self, event: Event) -> None:
+    def _bind(self, event: Event, call_id: str) -> None:
         tokens = self._contextvars.bind_contextvars(
-            riprap_call_id=event.call_id,
+            riprap_call_id=call_id,
             riprap_provider=self.redactor.text(event.provider),
             riprap_model=None if event.model is None else self.redactor.text(event.model),
         )
         with self._lock:
-            self._tokens[event.call_id] = tokens
+            self._tokens[call_id] = tokens
             while len(self._tokens) > MAX_OPEN_CALLS:
                 self._tokens.popitem(last=False)
 
