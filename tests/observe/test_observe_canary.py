@@ -157,3 +157,30 @@ def test_every_adapter_applies_the_users_redactor_to_every_string() -> None:
     assert leaked == []
     assert "model-[redacted]" in places["prometheus"]
     assert json.loads(places["json log"].splitlines()[1])["error_message"] == "echo [redacted]"
+
+
+def test_headers_and_user_patterns_echoed_by_a_server_leave_through_no_adapter(
+    sim: Simulator, clock: FakeClock
+) -> None:
+    """A server echoing an Authorization header and a user-pattern secret: no adapter exports them."""
+    bearer, secret = "Zq9cT7uYv2Lw8RkP0sXe", "ACME-7731-5520"
+    echoed = f"proxy saw Authorization: Bearer {bearer} for account {secret}"
+    sim.script(Reply(status=500, message=echoed), Reply(status=400, message=echoed))
+    redactor = Redactor(patterns=(r"ACME-\d{4}-\d{4}",))
+    with otel_sdk(redactor=redactor) as otel, capture_logs() as entries:
+        outputs = Outputs(otel, redactor)
+        client = riprap.wrap(
+            make_client("anthropic", sim, is_async=False),
+            hooks=outputs.hooks,
+            clock=clock,
+            random=lambda: 0.0,
+        )
+        with pytest.raises(Exception, match="400"):
+            create("anthropic", client)
+        places = outputs.texts(entries)
+        outputs.close()
+    leaked = [where for where, text in places.items() if bearer in text or secret in text]
+    assert leaked == []
+    # The echoed message did reach the adapters, redacted.
+    assert "Authorization: [redacted]" in places["json log"]
+    assert "[redacted]" in places["spans"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import given
@@ -12,7 +12,14 @@ from observe_support import base
 import riprap
 from riprap import Kind, Stop
 from riprap.errors import ConfigError
-from riprap.observe import AlertState, AttemptEnded, CallEnded, RateAlert, SuccessRateMonitor
+from riprap.observe import (
+    AlertState,
+    AttemptEnded,
+    CallEnded,
+    RateAlert,
+    SuccessRateMonitor,
+    TargetEnded,
+)
 from riprap.sim import Reply
 from riprap.testing import FakeClock
 from support import create, make_client
@@ -166,3 +173,33 @@ def test_alerts_alternate(steps: list[tuple[bool, float]]) -> None:
     assert states == [AlertState.BELOW, AlertState.RECOVERED] * (len(states) // 2) + (
         [AlertState.BELOW] if len(states) % 2 else []
     )
+
+
+def test_each_scope_alerts_and_recovers_once_across_its_own_dip(clock: FakeClock) -> None:
+    """Two models dipping at different times: one alert and one recovery each, in order."""
+    alerts: list[RateAlert] = []
+    watch = monitor(clock, alerts)
+    plan = [("o", "o")] * 100 + [("x", "o")] * 30 + [("o", "o")] * 310
+    plan += [("o", "x")] * 30 + [("o", "o")] * 310
+    for a, b in plan:
+        watch(ended(a == "o", model="a"))
+        watch(ended(b == "o", model="b"))
+        clock.advance(1)
+    assert [(x.model, x.state) for x in alerts] == [
+        ("a", AlertState.BELOW),
+        ("a", AlertState.RECOVERED),
+        ("b", AlertState.BELOW),
+        ("b", AlertState.RECOVERED),
+    ]
+
+
+def test_a_targets_end_is_not_a_call(clock: FakeClock) -> None:
+    """Only the logical call's end counts: a fallback target that failed is not a failed call."""
+    alerts: list[RateAlert] = []
+    watch = monitor(clock, alerts, min_calls=1)
+    fields: Any = {"ok": False, "attempts": 1, "elapsed": 1.0, "kind": Kind.OVERLOADED}
+    watch(TargetEnded(**base(), **fields, stop=Stop.MAX_ATTEMPTS, request_ids=()))
+    assert watch.snapshot() == {}
+    watch(ended(ok=True))
+    assert watch.snapshot()["anthropic", "claude-sim"].rate == 1.0
+    assert alerts == []

@@ -386,3 +386,39 @@ def test_a_resumed_anthropic_stream_is_one_call(
     assert second.status.status_code is StatusCode.UNSET
     assert root.status.status_code is StatusCode.UNSET
     assert "error.type" not in duration.attributes
+
+
+@MODES
+@BOTH
+def test_a_stream_that_succeeds_is_one_call_span_with_one_attempt(
+    provider: str, is_async: bool, sim: Simulator, clock: FakeClock
+) -> None:
+    """A fault-free stream: one CLIENT span with usage, ended when the stream ended."""
+    with otel_sdk() as otel:
+        assert stream(provider, sim, is_async=is_async, hook=otel.hook, clock=clock) > 0
+        root, [attempt] = tree(otel.spans())
+        [duration] = otel.points("gen_ai.client.operation.duration")
+    assert root.name == f"chat {MODELS[provider]}"
+    assert root.status.status_code is StatusCode.UNSET
+    assert attrs(root)["riprap.attempts"] == 1
+    assert attrs(root)["gen_ai.usage.output_tokens"] > 0
+    assert attempt.status.status_code is StatusCode.UNSET
+    assert "error.type" not in duration.attributes
+
+
+@MODES
+@BOTH
+def test_a_stream_that_fails_is_an_error_span(
+    provider: str, is_async: bool, sim: Simulator, clock: FakeClock
+) -> None:
+    """A stream refused with 400 before its first event: an ERROR call span, error.type set."""
+    sim.script(Reply(status=400))
+    with otel_sdk() as otel:
+        with pytest.raises(Exception, match="400"):
+            stream(provider, sim, is_async=is_async, hook=otel.hook, clock=clock)
+        root, [attempt] = tree(otel.spans())
+        [duration] = otel.points("gen_ai.client.operation.duration")
+    assert root.status.status_code is StatusCode.ERROR
+    assert attrs(root)["error.type"] == "invalid_request"
+    assert attrs(attempt)["error.type"] == "invalid_request"
+    assert duration.attributes["error.type"] == "invalid_request"
