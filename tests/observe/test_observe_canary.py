@@ -162,7 +162,7 @@ def test_every_adapter_applies_the_users_redactor_to_every_string() -> None:
 def test_headers_and_user_patterns_echoed_by_a_server_leave_through_no_adapter(
     sim: Simulator, clock: FakeClock
 ) -> None:
-    """A server echoing an Authorization header and a user-pattern secret: no adapter exports them."""
+    """A server echoing an Authorization header and a user pattern: no adapter exports either."""
     bearer, secret = "Zq9cT7uYv2Lw8RkP0sXe", "ACME-7731-5520"
     echoed = f"proxy saw Authorization: Bearer {bearer} for account {secret}"
     sim.script(Reply(status=500, message=echoed), Reply(status=400, message=echoed))
