@@ -23,6 +23,8 @@ EXPECTED = {
     "Timeouts", "UnexpectedResponseError",
     "UnsupportedClientError", "Usage", "__version__", "expect", "last_report", "report_of",
     "results", "with_policy", "wrap", "degrade_with_text",
+    "Limiter", "LimiterUnavailableError", "LimiterWaited", "Limits", "Need",
+    "RateLimitWaitBeyondDeadlineError", "Scope",
 }  # fmt: skip
 
 

@@ -33,6 +33,14 @@ from riprap.errors import (
     UnsupportedClientError,
     report_of,
 )
+from riprap.limiter import (
+    Limiter,
+    LimiterUnavailableError,
+    Limits,
+    Need,
+    RateLimitWaitBeyondDeadlineError,
+    Scope,
+)
 from riprap.models import ModelInfo, Prices, Registry, UnknownModelWarning
 from riprap.observe import (
     AttemptEnded,
@@ -42,6 +50,7 @@ from riprap.observe import (
     Event,
     FallbackUsed,
     Hook,
+    LimiterWaited,
     LoggingHook,
     RetryScheduled,
 )
@@ -86,11 +95,17 @@ __all__ = [
     "Hook",
     "InputRules",
     "Kind",
+    "Limiter",
+    "LimiterUnavailableError",
+    "LimiterWaited",
+    "Limits",
     "LoggingHook",
     "ModelInfo",
+    "Need",
     "OutputValidationError",
     "Prices",
     "PromptValidationError",
+    "RateLimitWaitBeyondDeadlineError",
     "Registry",
     "Result",
     "Retry",
@@ -99,6 +114,7 @@ __all__ = [
     "RetryScheduled",
     "RiprapError",
     "Rule",
+    "Scope",
     "SlidingWindow",
     "Stop",
     "StreamInterruptedError",

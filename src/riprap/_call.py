@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from riprap._limit import Limit, Settlement, watch_headers
 from riprap._report import Attempt, CallReport, Stop
 from riprap.breaker import CircuitOpenError, Rejected
 from riprap.decide import BUDGET_SPENT, NOT_RESUMABLE, GiveUp, RetryAfter, decide
@@ -22,8 +23,17 @@ from riprap.errors import (
     attach_report,
     scrub,
 )
-from riprap.observe import AttemptEnded, AttemptStarted, BreakerChanged, CallEnded, RetryScheduled
+from riprap.limiter import LimiterUnavailableError, RateLimitWaitBeyondDeadlineError
+from riprap.observe import (
+    AttemptEnded,
+    AttemptStarted,
+    BreakerChanged,
+    CallEnded,
+    LimiterWaited,
+    RetryScheduled,
+)
 from riprap.observe._content import request_text, response_text
+from riprap.observe._events import TargetEnded
 from riprap.policy import default_deadline
 
 if TYPE_CHECKING:
@@ -37,6 +47,8 @@ if TYPE_CHECKING:
     from riprap._report import Usage
     from riprap.breaker import Admission, Breakers, CircuitBreaker, Permit, Transition
     from riprap.decide import RetryBudgetState
+    from riprap.limiter import Limiter
+    from riprap.limiter import Permit as LimiterPermit
     from riprap.observe import Event, Hook
     from riprap.policy import Retry, Timeouts
     from riprap.providers._base import SdkAdapter
@@ -85,6 +97,8 @@ class Engine:
     breakers: Breakers | None = None
     #: Fallback targets and the degrade handler; `None`: the call has one target.
     chain: Chain | None = None
+    #: The client-side rate limiter; `None`: off.
+    limiter: Limiter | None = None
 
     def emit(self, event: Event) -> None:
         """Give `event` to every hook; a failing hook is logged, never raised."""
@@ -107,6 +121,7 @@ class CallState:
         endpoint: str = "",
         deadline_at: float | None = None,
         can_move_on: bool = False,
+        operation_id: str | None = None,
     ) -> None:
         """Start a call to `client`: fix its deadline and attempt limit, count it in the budget.
 
@@ -119,6 +134,8 @@ class CallState:
         self.engine = engine
         self.client = client
         self.call_id = secrets.token_hex(6)
+        #: The logical call: a fallback chain's id, shared by its targets' calls.
+        self.operation_id = operation_id or self.call_id
         model = kwargs.get("model")
         self.model = model if isinstance(model, str) else None
         adapter = engine.adapter
@@ -144,6 +161,14 @@ class CallState:
         )
         self._permit: Permit | None = None
         self._verdict: Verdict | None = None
+        self.limit = (
+            None
+            if engine.limiter is None
+            else Limit.of(engine.limiter, adapter.name, client, kwargs)
+        )
+        if self.limit is not None:
+            watch_headers(client, is_async=adapter.is_async(client))
+        self._settlement: Settlement | None = None
         self.attempts: list[Attempt] = []
         #: Tokens spent so far, summed over attempts that reported any.
         self.usage: Usage | None = None
@@ -192,6 +217,58 @@ class CallState:
             retry_in=transition.retry_in,
         )
 
+    # -- the rate limiter, asked by the shells (riprap._limit) --------------------------
+
+    def reserved(self, permit: LimiterPermit) -> None:
+        """Hold the limiter's permit for the coming attempt; report a wait as an event."""
+        assert self.limit is not None  # noqa: S101 - only a call with a limit reserves
+        self.limit.permit = permit
+        if permit.waited > 0:
+            self._emit(
+                LimiterWaited,
+                attempt=len(self.attempts) + 1,
+                wait=permit.waited,
+                scope=permit.scope.key(),
+                probe=permit.probe,
+            )
+
+    def refused(self, error: Exception) -> None:
+        """The limiter refused to wait (deadline) or could not be asked: end the call.
+
+        The breaker's permit, taken before, goes back unused; nothing was sent.
+        """
+        now = self.engine.clock.now()
+        self._judge(None, now, release=True)
+        stop = (
+            Stop.LIMITER_WAIT_BEYOND_DEADLINE
+            if isinstance(error, RateLimitWaitBeyondDeadlineError)
+            else Stop.LIMITER_UNAVAILABLE
+            if isinstance(error, LimiterUnavailableError)
+            else Stop.CANCELLED
+        )
+        last = self.attempts[-1].kind if self.attempts else None
+        report = self._end(now, ok=False, stop=stop, kind=last)
+        attach_report(error, report)
+
+    def settlement(self) -> Settlement | None:
+        """What to tell the limiter about the attempt that just ended; each only once."""
+        settlement, self._settlement = self._settlement, None
+        return settlement
+
+    def _account(
+        self,
+        kind: Kind | None,
+        *,
+        ok: bool,
+        usage: Usage | None = None,
+        error: BaseException | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        if self.limit is not None:
+            self._settlement = self.limit.settlement(
+                kind, ok=ok, usage=usage, error=error, retry_after=retry_after
+            )
+
     def _judge(self, kind: Kind | None, now: float, *, release: bool = False) -> None:
         permit, self._permit = self._permit, None
         if permit is not None and self.breaker is not None:
@@ -204,6 +281,7 @@ class CallState:
         engine.emit(
             event(
                 call_id=self.call_id,
+                operation_id=self.operation_id,
                 provider=engine.adapter.name,
                 model=self.model,
                 time=engine.clock.wall(),
@@ -220,6 +298,8 @@ class CallState:
         self._attempt_started = now
         number = len(self.attempts) + 1
         limit = min(self.attempt_limit, self.deadline_at - now)
+        if self.limit is not None:
+            self.limit.listen()
         self._emit(
             AttemptStarted,
             attempt=number,
@@ -273,6 +353,7 @@ class CallState:
         self.add_usage(usage)
         request_id = request_id or _request_id_of(value)
         self._judge(None, now)
+        self._account(None, ok=True, usage=usage)
         self._record(now, None, request_id=request_id, usage=usage, value=value)
         self._end(now, ok=True, stop=None, failure=None, value=value)
         return value
@@ -290,6 +371,12 @@ class CallState:
         failure = engine.adapter.classify(error, now_epoch=engine.clock.wall(), secrets=secrets_)
         now = engine.clock.now()
         self._judge(None if failure is None else failure.kind, now, release=failure is None)
+        self._account(
+            None if failure is None else failure.kind,
+            ok=False,
+            error=error,
+            retry_after=None if failure is None else failure.retry_after,
+        )
         if failure is None:
             # Not an API failure (a bad argument): not retried, raised as the SDK raised it.
             # No attempt reached the API, so none is recorded; hooks still see the call end.
@@ -341,6 +428,7 @@ class CallState:
         if self._open:
             now = self.engine.clock.now()
             self._judge(None, now, release=True)
+            self._account(None, ok=False)  # the request may have been counted
             last = self.attempts[-1].kind if self.attempts else None
             self._end(now, ok=False, stop=Stop.CANCELLED, kind=last)
 
@@ -439,7 +527,8 @@ class CallState:
         if self.on_end is not None:
             self.finishing = self.on_end(report)
         self._emit(
-            CallEnded,
+            # One target of a fallback chain: the chain reports the logical call's end.
+            CallEnded if self.operation_id == self.call_id else TargetEnded,
             ok=ok,
             attempts=len(self.attempts),
             elapsed=report.elapsed,
@@ -451,6 +540,7 @@ class CallState:
             cost=report.cost,
             response_model=engine.adapter.response_model(value),
             finish_reasons=engine.adapter.finish_reasons(value),
+            target=report.target,
             **self._content(value if ok else None),
         )
         return report

@@ -1,13 +1,15 @@
 """The retry loops: thin sync and async shells over `CallState`.
 
-They only ask the breaker, call, sleep and loop; every decision is `CallState`'s (and,
-through it, the pure `riprap.decide`'s). The two read top to bottom as the same plain
-`while`, so the logic exists once.
+They only ask the breaker and the rate limiter, call, sleep and loop; every decision
+is `CallState`'s (and, through it, the pure `riprap.decide`'s). The two read top to
+bottom as the same plain `while`, so the logic exists once.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+
+from riprap._limit import areserve, asettle, reserve, settle
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -26,6 +28,7 @@ async def _aallow(call: CallState) -> None:
 
 
 def _tell(call: CallState) -> None:
+    settle(call)
     verdict = call.verdict()
     if verdict is not None:
         breaker, permit = verdict.breaker, verdict.permit
@@ -37,6 +40,7 @@ def _tell(call: CallState) -> None:
 
 
 async def _atell(call: CallState) -> None:
+    await asettle(call)
     verdict = call.verdict()
     if verdict is not None:
         breaker, permit = verdict.breaker, verdict.permit
@@ -54,6 +58,7 @@ def run_sync(
     try:
         while True:
             _allow(call)
+            reserve(call)
             attempt_kwargs = call.begin(kwargs)
             try:
                 value = call.checked(fn(*args, **attempt_kwargs))
@@ -69,7 +74,7 @@ def run_sync(
             return value
     except BaseException:
         call.abandoned()
-        _tell(call)  # an interrupted attempt frees its probe slot
+        _tell(call)  # an interrupted attempt frees its probe slot and its reservation
         raise
 
 
@@ -83,6 +88,7 @@ async def run_async(
     try:
         while True:
             await _aallow(call)
+            await areserve(call)
             attempt_kwargs = call.begin(kwargs)
             try:
                 value = call.checked(await fn(*args, **attempt_kwargs))

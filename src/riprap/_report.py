@@ -27,6 +27,12 @@ class Stop(enum.StrEnum):
     #: A fallback target was ready and the backoff wait would have spent over half of
     #: what was left of the deadline: the call moved on instead of waiting.
     MOVED_ON = "moved_on"
+    #: The client-side rate limiter would have made the call wait past its deadline
+    #: (`RateLimitWaitBeyondDeadlineError`): nothing was sent.
+    LIMITER_WAIT_BEYOND_DEADLINE = "limiter_wait_beyond_deadline"
+    #: The limiter's shared store (Redis) could not be reached and it fails closed
+    #: (`LimiterUnavailableError`): nothing was sent.
+    LIMITER_UNAVAILABLE = "limiter_unavailable"
 
 
 @dataclass(frozen=True, slots=True)

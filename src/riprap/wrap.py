@@ -12,7 +12,7 @@ import dataclasses
 import functools
 import random as _random
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
 
 from riprap._call import LAST_REPORT, Engine
 from riprap._clock import SystemClock
@@ -22,6 +22,7 @@ from riprap._pipeline import Pipeline
 from riprap.breaker import Breaker, Breakers, MemoryBackend
 from riprap.decide import RetryBudgetState
 from riprap.errors import ConfigError
+from riprap.limiter import Limiter, Limits
 from riprap.observe import LoggingHook
 from riprap.observe._content import content_limit_of
 from riprap.policy import Retry, Timeouts
@@ -61,6 +62,8 @@ def wrap(
     fallbacks: Sequence[str | Target] = (),
     fallback_on_not_found: bool = False,
     degrade: Callable[[Degraded], Any] | None = None,
+    limits: Limits | None = None,
+    limiter: Limiter | Literal[False] | None = None,
     clock: Clock | None = None,
     random: Callable[[], float] | None = None,
 ) -> C:
@@ -92,6 +95,16 @@ def wrap(
     with a `riprap.Degraded` and its return value is the call's (the report says
     `degraded`); without it `riprap.AllTargetsFailedError` holds each target's error.
     Streams use the primary only in this version.
+
+    Every attempt first waits for room under the scope's rate limits (provider, model,
+    API key): requests, input tokens (estimated) and output tokens (`max_tokens`) per
+    minute, in arrival order, never past the deadline (else
+    `riprap.RateLimitWaitBeyondDeadlineError` at once); the response's usage and
+    rate-limit headers then correct the books. By default the limits are learnt from
+    the provider's rate-limit headers (a new scope sends one call, then paces by what
+    it announced); `limits=riprap.Limits(rpm=..., input_tpm=...)` sets them;
+    `limiter=riprap.Limiter(...)` shares one limiter between clients, or across
+    processes with `riprap.RedisBackend`; `limiter=False` turns it off.
     """
     raw = _unwrap(client)
     adapter = adapter_for(raw)
@@ -123,6 +136,7 @@ def wrap(
         budget=None if retry.budget is None else RetryBudgetState(retry.budget),
         breakers=_breakers(breaker, clock),
         chain=chain,
+        limiter=_limiter(limits, limiter, clock),
     )
     binding = _Binding(engine=engine, is_async=is_async)
     return Wrapped(raw.with_options(max_retries=0), raw, binding)  # type: ignore[return-value]
@@ -134,6 +148,26 @@ def _breakers(breaker: Breaker | Breakers | None, clock: Clock) -> Breakers | No
     if not isinstance(breaker, Breaker):
         raise ConfigError(f"wrap.breaker: {breaker!r} is not a riprap.Breaker or Breakers")
     return Breakers(breaker, backend=MemoryBackend(clock=clock))
+
+
+def _limiter(
+    limits: Limits | None, limiter: Limiter | Literal[False] | None, clock: Clock
+) -> Limiter | None:
+    if limits is not None and not isinstance(limits, Limits):
+        raise ConfigError(f"wrap.limits: {limits!r} is not a riprap.Limits")
+    if limiter is False:
+        if limits is not None:
+            raise ConfigError("wrap: limits= was given with limiter=False; drop one of them")
+        return None
+    if limiter is None:
+        return Limiter(limits=limits, clock=clock)
+    if not isinstance(limiter, Limiter):
+        raise ConfigError(f"wrap.limiter: {limiter!r} is not a riprap.Limiter or False")
+    if limits is not None:
+        raise ConfigError(
+            "wrap: give limits= or limiter=, not both (a Limiter carries its own limits)"
+        )
+    return limiter
 
 
 def _chain(

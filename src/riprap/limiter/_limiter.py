@@ -34,9 +34,11 @@ if TYPE_CHECKING:
 #: tenth of a second is little next to an LLM call's latency (the wait being shortened),
 #: and dozens of waiting callers asking ten times a second cost a Redis server nothing.
 POLL_INTERVAL: Final = 0.1
-#: Seconds a cold scope's first call may take before another caller becomes the probe,
-#: in case the first one's process died without settling. Most calls end well within it.
-PROBE_TIMEOUT: Final = 60.0
+#: Seconds a cold scope's first call may take before another caller becomes the probe.
+#: It bounds what learning costs: a first call that is a long generation (or whose
+#: process died without settling) holds the other callers back this long at most, and
+#: then lets one more call through. Ten seconds covers most ordinary calls.
+PROBE_TIMEOUT: Final = 10.0
 #: What a successful response without rate-limit headers tells the limiter: nothing is
 #: announced, but the scope has answered, so it is no longer cold.
 _NOTHING_ANNOUNCED: Final[Observation] = (None, None, None, None)
