@@ -90,10 +90,12 @@ def test_overloaded_primary_falls_back_to_another_model(
         fallbacks=["claude-b"],
         hooks=[log],
         clock=clock,
+        random=lambda: 0.1,  # a 0.2 s backoff: short enough to try the primary again
         validate=False,
     )
     assert isinstance(message, anthropic.types.Message)
     assert models_sent(sim) == ["claude-a", "claude-a", "claude-b"]
+    assert clock.sleeps == [pytest.approx(0.2)]
     report = riprap.last_report() if not is_async else None
     if report is not None:
         assert report.target == "anthropic:claude-b"
@@ -104,6 +106,40 @@ def test_overloaded_primary_falls_back_to_another_model(
         "anthropic:claude-b",
         "overloaded",
     )
+
+
+@MODES
+def test_a_long_backoff_moves_on_at_once(is_async: bool, sim: Simulator, clock: FakeClock) -> None:
+    """With a fallback ready, a backoff draw over `MOVE_ON_WAIT` goes there without waiting."""
+    sim.outages = [down("claude-a")]
+    log = EventLog()
+    run("anthropic", sim, is_async=is_async, fallbacks=["claude-b"], hooks=[log], clock=clock,
+        random=lambda: 0.5, validate=False)  # fmt: skip  # 2 s base: a 1 s wait
+    assert models_sent(sim) == ["claude-a", "claude-b"]
+    assert clock.sleeps == []
+    # Each target's own end is a TargetEnded; the chain's CallEnded is the logical call's.
+    [ended] = [e for e in log.of(riprap.observe.TargetEnded) if not e.ok]
+    assert ended.stop is Stop.MOVED_ON
+
+
+def test_no_early_move_when_the_next_target_would_be_skipped(
+    sim: Simulator, clock: FakeClock
+) -> None:
+    """A fallback the request cannot reach (outside the common subset) is no reason to stop."""
+    sim.script(Reply(status=529))
+    other = make_client("openai", sim, is_async=False)
+    client = riprap.wrap(
+        make_client("anthropic", sim, is_async=False),
+        fallbacks=[riprap.Target(client=other, model="gpt-b")],
+        clock=clock,
+        random=lambda: 0.5,
+        validate=False,
+    )
+    thinking = {"type": "enabled", "budget_tokens": 1024}
+    answer = create("anthropic", client, model="claude-a", thinking=thinking)
+    assert isinstance(answer, anthropic.types.Message)
+    assert models_sent(sim) == ["claude-a", "claude-a"]  # retried, as without a chain
+    assert clock.sleeps == [pytest.approx(1.0)]
 
 
 @MODES
@@ -273,7 +309,7 @@ def test_degrade_answers_when_everything_failed(
         return f"Try again later (ref {', '.join(degraded.request_ids)})"
 
     value = run("anthropic", sim, is_async=is_async, retry=FAST, fallbacks=["claude-b"],
-                degrade=degrade, clock=clock, validate=False)  # fmt: skip
+                degrade=degrade, clock=clock, random=lambda: 0.0, validate=False)  # fmt: skip
     [degraded] = seen
     assert len(degraded.failures) == 2
     assert len(degraded.request_ids) == 4
@@ -351,23 +387,6 @@ def test_degrade_with_text_refuses_a_bad_template() -> None:
     """A template with an unknown field fails when made, not in the middle of an outage."""
     with pytest.raises(riprap.ConfigError, match="request_ids"):
         riprap.degrade_with_text("ref {ids}")
-
-
-def test_streams_use_the_primary_only(sim: Simulator, clock: FakeClock) -> None:
-    """A stream call is not moved to a fallback in this version: the primary's error is raised."""
-    sim.outages = [down("claude-a")]
-    with (
-        riprap.wrap(
-            make_client("anthropic", sim, is_async=False),
-            retry=FAST,
-            fallbacks=["claude-b"],
-            clock=clock,
-            validate=False,
-        ) as client,
-        pytest.raises(anthropic.APIStatusError),
-    ):
-        create("anthropic", client, model="claude-a", stream=True)
-    assert models_sent(sim) == ["claude-a", "claude-a"]
 
 
 def test_every_report_names_its_target(sim: Simulator) -> None:

@@ -112,7 +112,7 @@ def decide(
     if (
         can_move_on
         and RULES[failure.kind].fallback is Fallback.YES
-        and wait > MOVE_ON_SHARE * remaining
+        and wait > min(MOVE_ON_SHARE * remaining, MOVE_ON_WAIT)
     ):
         return MOVED_ON
     return RetryAfter(wait)
@@ -137,10 +137,17 @@ def _attempts_spent(
 #: itself still needs an attempt's time, so the call would end with at most the other
 #: half for that attempt and every fallback together; the fallback can use all of it now.
 MOVE_ON_SHARE = 0.5
+#: With a fallback target ready, the longest wait before trying the same target again:
+#: the SDKs' first backoff (0.5 s), a delay the caller had without riprap. A target that
+#: just failed in a way the fallback layer moves on from (overload, 5xx, a timeout) is
+#: unlikely to answer sooner than the ready fallback; a draw of the jittered backoff
+#: above this goes there at once instead, so a chain's answer during an outage costs
+#: at most about this much more than the fallback's own latency.
+MOVE_ON_WAIT = 0.5
 MOVED_ON = GiveUp(
     Stop.MOVED_ON,
-    f"a fallback target is ready and the wait would spend over {MOVE_ON_SHARE:.0%} of "
-    "the time left",
+    f"a fallback target is ready and the wait would be over {MOVE_ON_WAIT:g}s or "
+    f"{MOVE_ON_SHARE:.0%} of the time left",
 )
 BUDGET_SPENT = GiveUp(Stop.RETRY_BUDGET, "the retry budget is spent (too many recent retries)")
 NOT_RESUMABLE = GiveUp(

@@ -270,7 +270,6 @@ def test_sdk_objects_in_messages_translate() -> None:
 @pytest.mark.parametrize(
     ("a", "reason"),
     [
-        (a_request(stream=True), "stream=True"),
         (a_request(thinking={"type": "enabled", "budget_tokens": 2048}), "'thinking'"),
         (a_request(extra_body={"top_k": 5}), "'top_k'"),
         (a_request(extra_query={"beta": "1"}), "'extra_query'"),
@@ -311,7 +310,8 @@ def test_anthropic_outside_the_subset_is_unsupported(a: dict[str, Any], reason: 
 @pytest.mark.parametrize(
     ("o", "reason"),
     [
-        (o_request(stream=True), "stream=True"),
+        (o_request(stream=True, stream_options={"include_obfuscation": False}),
+         "'include_obfuscation'"),
         (o_request(n=2), "n=2"),
         (o_request(temperature=1.5), "temperature=1.5"),
         (o_request(response_format={"type": "json_object"}), "'response_format'"),
@@ -351,3 +351,15 @@ def test_openai_outside_the_subset_is_unsupported(o: dict[str, Any], reason: str
     result = to_anthropic_request(o, model=A_MODEL, default_max_tokens=None)
     assert isinstance(result, Unsupported)
     assert reason in result.reason
+
+
+def test_streams_translate_both_ways() -> None:
+    """A stream stays a stream; the OpenAI side asks for the usage chunk the events need."""
+    to_o = to_openai_request(a_request(stream=True), model=O_MODEL)
+    assert not isinstance(to_o, Unsupported)
+    assert (to_o["stream"], to_o["stream_options"]) == (True, {"include_usage": True})
+    options = {"include_usage": True}
+    to_a = to_anthropic_request(o_request(stream=True, stream_options=options), model="claude-x")
+    assert not isinstance(to_a, Unsupported)
+    assert to_a["stream"] is True
+    assert "stream_options" not in to_a

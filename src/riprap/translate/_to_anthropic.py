@@ -39,6 +39,7 @@ _DATA_URL: Final = re.compile(r"data:(?P<type>[\w/+.-]+);base64,(?P<data>.*)", r
 _TOP_LEVEL: Final = frozenset(
     {"model", "messages", "max_completion_tokens", "max_tokens", "stop", "tools"}
     | {"tool_choice", "parallel_tool_calls", "user", "safety_identifier", "n", "stream"}
+    | {"stream_options"}
     | {"extra_body", "extra_headers", *PASSED_ON, *SAMPLING}
 )
 _SYSTEM_ROLES: Final = frozenset({"system", "developer"})
@@ -61,13 +62,16 @@ def to_anthropic_request(
 
 def _request(kwargs: Mapping[str, Any], model: str, default: int | None) -> dict[str, Any]:
     only(kwargs, _TOP_LEVEL, "request")
-    if kwargs.get("stream") is True:
-        outside("stream=True: riprap translates whole responses, not streams")
+    if given(kwargs.get("stream_options")):
+        only(mapping(kwargs["stream_options"], "stream_options"), ("include_usage",),
+             "stream_options")  # fmt: skip
     if given(kwargs.get("n")) and kwargs["n"] != 1:
         outside(f"n={kwargs['n']!r}: Anthropic returns one answer per request")
     if given(kwargs.get("extra_body")):
         only(mapping(kwargs["extra_body"], "extra_body"), (), "extra_body")
     out: dict[str, Any] = {"model": model, "max_tokens": _max_tokens(kwargs, default)}
+    if kwargs.get("stream") is True:
+        out["stream"] = True
     system, messages = _messages(items(kwargs.get("messages"), "messages"))
     if system is not None:
         out["system"] = system

@@ -46,7 +46,8 @@ def to_openai_request(kwargs: Mapping[str, Any], *, model: str) -> dict[str, Any
     """`messages.create` arguments as `chat.completions.create` arguments for `model`.
 
     Returns the new arguments, or `Unsupported(reason)` when the request uses something
-    Chat Completions cannot express (streaming, thinking, documents, server tools, …).
+    Chat Completions cannot express (thinking, documents, server tools, …). A stream
+    asks for OpenAI's usage chunk, which the translated events need.
     """
     try:
         return _request(kwargs, model)
@@ -56,9 +57,12 @@ def to_openai_request(kwargs: Mapping[str, Any], *, model: str) -> dict[str, Any
 
 def _request(kwargs: Mapping[str, Any], model: str) -> dict[str, Any]:
     only(kwargs, _TOP_LEVEL, "request")
-    if kwargs.get("stream") is True:
-        outside("stream=True: riprap translates whole responses, not streams")
     out: dict[str, Any] = {"model": model}
+    if kwargs.get("stream") is True:
+        # The usage chunk is the only place OpenAI reports a stream's tokens; the caller's
+        # closing `message_delta` needs them.
+        out["stream"] = True
+        out["stream_options"] = {"include_usage": True}
     messages: list[dict[str, Any]] = []
     if given(kwargs.get("system")):
         messages.append(_system(kwargs["system"], "system"))
