@@ -14,6 +14,9 @@ Three clients call the same fault-free simulator on 127.0.0.1, interleaved call 
   Prometheus hook, and a `SuccessRateMonitor`. Output goes to /dev/null: the cost
   measured is riprap's and the libraries', not the disk's.
 
+The table gives each contender's median and p99, and its median as a ratio of the bare
+SDK's and of the bare wrapper's.
+
 At `--log-level DEBUG` (the default) every event is formatted, the worst case; at INFO
 a successful call's routine events are skipped as a production logger would.
 """
@@ -161,12 +164,17 @@ def main() -> None:
         f"{args.calls} calls each, {args.provider} SDK, fault-free simulator, interleaved, "
         f"log level {args.log_level}"
     )
-    print(f"{'contender':<13}  {'median ms':>9}  {'p99 ms':>7}  {'median vs bare':>14}")
+    print(
+        f"{'contender':<13}  {'median ms':>9}  {'p99 ms':>7}  {'median vs bare':>14}  "
+        f"{'x bare SDK':>10}  {'x riprap.wrap':>13}"
+    )
     bare = statistics.median(times["bare SDK"])
+    wrapped = statistics.median(times["riprap.wrap"])
     for name, values in times.items():
         median, p99 = statistics.median(values), _quantile(values, 0.99)
         print(
             f"{name:<13}  {1e3 * median:9.3f}  {1e3 * p99:7.3f}  {1e3 * (median - bare):+11.3f} ms"
+            f"  {median / bare:10.2f}  {median / wrapped:13.2f}"
         )
     extra = statistics.median(times["all adapters"]) - statistics.median(times["riprap.wrap"])
     extra_p99 = _quantile(times["all adapters"], 0.99) - _quantile(times["riprap.wrap"], 0.99)
