@@ -3,18 +3,18 @@
 Run: `.venv/bin/python bench/limiter.py [--calls 300] [--rate 75] [--burst 30]`
 
 1. Side by side, N calls at concurrency 32 against a simulator limit of R requests/s
-   with burst B: the limiter driving the bare async Anthropic SDK (`max_retries=0`,
-   configured limits, then no limits at all so the headers alone pace it) beside the
-   bare SDK with its default retries. Makespan against the physical minimum (N - B)/R,
-   and the 429s the simulator sent.
+   with burst B, all callers starting together: `riprap.wrap` with configured limits,
+   with none (its default: the provider's headers alone pace it, after one call to
+   learn them), and with the limiter off, beside the bare SDK with its default retries.
+   Makespan against the physical minimum (N - B)/R, and the 429s the simulator sent.
 2. The same with 30 % of the quota taken by foreign traffic (minimum (N - B)/(0.7 R)):
-   the configured limits do not know about it; the headers show it.
+   configured limits do not know about it; the headers show it.
 3. An input-token limit with prompts of 100 to 20,000 tokens: each large prompt's wait
    against its fair share (what arrived before it and was still waiting, plus itself,
    at the limit's rate).
-4. Four processes sharing one Redis limiter against the same limit (makespan from the
-   first call the simulator saw to the last); sixteen processes racing for one scope of
-   50 with no refill (admitted must be exactly 50).
+4. Four processes, each `riprap.wrap` on one shared Redis limiter, against the same
+   limit (makespan from the first call the simulator saw to the last); sixteen
+   processes racing for one scope of 50 with no refill (admitted must be exactly 50).
 5. Overhead: one acquire + settle (with rate-limit headers) on a scope with room, for
    the in-process backend and for Redis (a throwaway redis-server on a free port).
 
@@ -40,6 +40,7 @@ from typing import Any
 
 import anthropic
 
+import riprap
 from riprap.limiter import (
     Limiter,
     Limits,
@@ -48,10 +49,14 @@ from riprap.limiter import (
     RateLimitWaitBeyondDeadlineError,
     RedisBackend,
     Scope,
+    estimate_input_tokens,
 )
+from riprap.observe import LimiterWaited
 from riprap.sim import Bucket, RateLimits, Scenario, Simulator
 
-SCOPE = Scope.of("anthropic", "claude-sim", api_key="sk-bench")
+#: A real model name: the registry knows it, so no unknown-model warning.
+MODEL = "claude-haiku-4-5-20251001"
+SCOPE = Scope.of("anthropic", MODEL, api_key="sk-bench")
 HEADERS = {
     "anthropic-ratelimit-requests-limit": "1000000",
     "anthropic-ratelimit-requests-remaining": "999999",
@@ -124,72 +129,56 @@ class Run:
     waits: list[tuple[float, float, int]]  # (arrival, waited, input tokens) per call
 
 
-async def drive_limited(
+async def drive_wrapped(
     base_url: str,
-    limiter: Limiter,
     *,
     calls: int,
     concurrency: int,
     words: Any = None,
+    barrier: Any = None,
+    **options: Any,
 ) -> Run:
-    """The limiter around a bare async SDK client (`max_retries=0`): a minimal call loop."""
+    """`riprap.wrap(AsyncAnthropic(...), **options)`: the limiter as users get it."""
     waits: list[tuple[float, float, int]] = []
+    waited: dict[str, float] = {}
     failed = 0
-    async with anthropic.AsyncAnthropic(
-        api_key="sk-bench", base_url=base_url, max_retries=0
-    ) as client:
-        # The SDK's first call builds its machinery (tens of ms); not the limiter's cost.
-        await client.messages.count_tokens(
-            model="claude-sim", messages=[{"role": "user", "content": "x"}]
-        )
-        gate = asyncio.Semaphore(concurrency)
-        started = time.monotonic()
 
-        async def one(i: int) -> None:
-            nonlocal failed
-            async with gate:
-                text = " ".join(["word"] * (1 if words is None else words(i)))
-                request: dict[str, Any] = {
-                    "model": "claude-sim",
-                    "max_tokens": 16,
-                    "messages": [{"role": "user", "content": text}],
-                }
-                need = limiter.need(request, output_tokens=16)
-                arrived = time.monotonic() - started
-                waited = 0.0
-                for _ in range(10):
-                    try:
-                        permit = await limiter.aacquire(
-                            SCOPE, need, deadline_at=limiter.clock.now() + 120
-                        )
-                    except RateLimitWaitBeyondDeadlineError:
-                        failed += 1
-                        return
-                    waited += permit.waited
-                    try:
-                        raw = await client.messages.with_raw_response.create(**request)
-                    except anthropic.RateLimitError as error:
-                        headers = error.response.headers
-                        retry_after = float(headers.get("retry-after", "1"))
-                        await permit.arate_limited(retry_after=retry_after, headers=headers)
-                        continue
-                    except anthropic.APIError:
-                        await permit.afail()
-                        failed += 1
-                        return
-                    usage = (await raw.parse()).usage
-                    await permit.asettle(
-                        input_tokens=usage.input_tokens,
-                        output_tokens=usage.output_tokens,
-                        headers=raw.headers,
-                    )
-                    waits.append((arrived, waited, need.input_tokens))
-                    return
+    def hook(event: Any) -> None:
+        if isinstance(event, LimiterWaited):
+            waited[event.call_id] = waited.get(event.call_id, 0.0) + event.wait
+
+    raw = anthropic.AsyncAnthropic(api_key="sk-bench", base_url=base_url)
+    client = riprap.wrap(raw, hooks=[hook], **options)
+    # The SDK's first call builds its machinery (tens of ms); not the limiter's cost.
+    await raw.messages.count_tokens(model=MODEL, messages=[{"role": "user", "content": "x"}])
+    if barrier is not None:  # a fleet's processes start calling together
+        await asyncio.to_thread(barrier.wait)
+    gate = asyncio.Semaphore(concurrency)
+    started = time.monotonic()
+
+    async def one(i: int) -> None:
+        nonlocal failed
+        async with gate:
+            text = " ".join(["word"] * (1 if words is None else words(i)))
+            arrived = time.monotonic() - started
+            try:
+                await client.messages.create(
+                    model=MODEL, max_tokens=16, messages=[{"role": "user", "content": text}]
+                )
+            except (anthropic.APIError, riprap.RiprapError):
                 failed += 1
+                return
+            report = riprap.last_report()
+            assert report is not None  # noqa: S101 - set by the call just made
+            tokens = estimate_input_tokens({"messages": [{"role": "user", "content": text}]})
+            waits.append((arrived, waited.get(report.call_id, 0.0), tokens))
 
-        await asyncio.gather(*(one(i) for i in range(calls)))
-        seconds = time.monotonic() - started
-    await limiter.aclose()
+    await asyncio.gather(*(one(i) for i in range(calls)))
+    seconds = time.monotonic() - started
+    await raw.close()
+    limiter = options.get("limiter")
+    if isinstance(limiter, Limiter):
+        await limiter.aclose()
     return Run(seconds, 0, failed, waits)
 
 
@@ -197,9 +186,7 @@ async def drive_bare(base_url: str, *, calls: int, concurrency: int) -> Run:
     """The bare async SDK with its default retries (2, honouring retry-after)."""
     failed = 0
     async with anthropic.AsyncAnthropic(api_key="sk-bench", base_url=base_url) as client:
-        await client.messages.count_tokens(
-            model="claude-sim", messages=[{"role": "user", "content": "x"}]
-        )
+        await client.messages.count_tokens(model=MODEL, messages=[{"role": "user", "content": "x"}])
         gate = asyncio.Semaphore(concurrency)
         started = time.monotonic()
 
@@ -208,7 +195,7 @@ async def drive_bare(base_url: str, *, calls: int, concurrency: int) -> Run:
             async with gate:
                 try:
                     await client.messages.create(
-                        model="claude-sim",
+                        model=MODEL,
                         max_tokens=16,
                         messages=[{"role": "user", "content": f"call {i}"}],
                     )
@@ -254,9 +241,15 @@ def fairness(run: Run, rate: float, *, large: int) -> tuple[float, float]:
 # -- 5. processes sharing Redis ------------------------------------------------------------
 
 
-def _child(base_url: str, redis_url: str, calls: int, concurrency: int, limits: Limits) -> None:
+def _child(  # noqa: PLR0917 - multiprocessing passes arguments by position
+    base_url: str, redis_url: str, calls: int, concurrency: int, limits: Limits, barrier: Any
+) -> None:
     limiter = Limiter(limits=limits, backend=RedisBackend(redis_url, namespace="bench-fleet"))
-    run = asyncio.run(drive_limited(base_url, limiter, calls=calls, concurrency=concurrency))
+    run = asyncio.run(
+        drive_wrapped(
+            base_url, calls=calls, concurrency=concurrency, limiter=limiter, barrier=barrier
+        )
+    )
     if run.failed:
         sys.exit(1)
 
@@ -266,11 +259,19 @@ def fleet(
 ) -> Run:
     """`processes` processes, `calls` calls in all, one Redis limiter scope."""
     context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(processes)
     with Simulator(scenario=Scenario(rate_limits=limits)) as sim:
         workers = [
             context.Process(
                 target=_child,
-                args=(sim.base_url, redis_url, calls // processes, 32 // processes, limiter_limits),
+                args=(
+                    sim.base_url,
+                    redis_url,
+                    calls // processes,
+                    32 // processes,
+                    limiter_limits,
+                    barrier,
+                ),
             )
             for _ in range(processes)
         ]
@@ -344,11 +345,14 @@ def main() -> None:
             f"physical minimum {minimum:.2f} s"
         )
         runs = {
-            "riprap limiter, configured limits": lambda url: drive_limited(
-                url, Limiter(limits=configured), calls=n, concurrency=32
+            "riprap.wrap, configured limits": lambda url: drive_wrapped(
+                url, calls=n, concurrency=32, limits=configured
             ),
-            "riprap limiter, headers only": lambda url: drive_limited(
-                url, Limiter(), calls=n, concurrency=32
+            "riprap.wrap, headers only (default)": lambda url: drive_wrapped(
+                url, calls=n, concurrency=32
+            ),
+            "riprap.wrap, limiter off": lambda url: drive_wrapped(
+                url, calls=n, concurrency=32, limiter=False
             ),
             "bare SDK, default retries": lambda url: drive_bare(url, calls=n, concurrency=32),
         }
@@ -358,8 +362,8 @@ def main() -> None:
         foreign = RateLimits(requests=Bucket(per_minute=60 * rate, burst=burst), foreign=0.3)
         minimum = (n - burst) / (0.7 * rate)
         print(f"\n2. the same, 30 % of the quota taken by foreign traffic: minimum {minimum:.2f} s")
-        name = "riprap limiter, configured limits"
-        report(name, simulate(foreign, runs[name]), minimum, n)
+        for name, make in runs.items():
+            report(name, simulate(foreign, make), minimum, n)
 
         tokens_per_second = 20_000.0
         token_limits = RateLimits(
@@ -374,12 +378,12 @@ def main() -> None:
         )
         run = simulate(
             token_limits,
-            lambda url: drive_limited(
+            lambda url: drive_wrapped(
                 url,
-                Limiter(limits=Limits(input_tpm=60 * tokens_per_second, burst_seconds=1.0)),
                 calls=calls,
                 concurrency=32,
                 words=words,
+                limits=Limits(input_tpm=60 * tokens_per_second, burst_seconds=1.0),
             ),
         )
         worst, wait = fairness(run, tokens_per_second, large=10_000)
