@@ -6,13 +6,14 @@ import json
 import sqlite3
 from typing import TYPE_CHECKING
 
-import pytest
-
 from batch_support import id_counts, records, write_input
+
 from riprap.cli import main
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    import pytest
 
 #: Transient faults with short backoffs, so retried items finish quickly.
 FLAKY = """

@@ -39,15 +39,24 @@ def test_a_good_line_has_its_id_and_no_error() -> None:
         ("{not json", "not valid JSON: Expecting property name enclosed in double quotes"),
         ("[1, 2]", 'expected a JSON object with "id" and "request", got list'),
         ('{"request": {}}', '"id" is missing'),
-        (_line(True), '"id" must be a non-empty string (at most 512 characters) or an integer, got true'),
-        (_line(""), '"id" must be a non-empty string (at most 512 characters) or an integer, got ""'),
+        (
+            _line(True),  # noqa: FBT003 - the bad id under test
+            '"id" must be a non-empty string (at most 512 characters) or an integer, got true',
+        ),
+        (
+            _line(""),
+            '"id" must be a non-empty string (at most 512 characters) or an integer, got ""',
+        ),
         ('{"id": "a"}', '"request" is missing'),
         ('{"id": "a", "request": 3}', '"request" is not an object: 3'),
         (_line(messages=[]), '"request.messages" must be a non-empty list, got []'),
         (_line(messages=["x"]), '"request.messages[0]" must be an object, got "x"'),
         (_line(max_tokens=0), '"request.max_tokens" must be an integer >= 1, got 0'),
         (_line(max_tokens="-"), '"request.max_tokens" is missing (Anthropic requires it)'),
-        (_line(model="-"), '"request.model" must be a non-empty string (or give --model), got null'),
+        (
+            _line(model="-"),
+            '"request.model" must be a non-empty string (or give --model), got null',
+        ),
         (_line(stream=True), '"request.stream" is true: batch calls do not stream; remove it'),
     ],
 )

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
-
 from batch_support import write_input
+
 from riprap.batch._input import Checker, lines
 from riprap.batch._journal import Journal, JournalError
 from riprap.batch._output import Output, scan
@@ -56,7 +56,7 @@ def test_a_repeated_id_makes_the_later_line_invalid(tmp_path: Path) -> None:
 
 
 def test_finish_and_release_move_states(tmp_path: Path) -> None:
-    """claim → finish marks finished; claim → release goes back to pending."""
+    """Claim → finish marks finished; claim → release goes back to pending."""
     journal = _journal(tmp_path)
     journal.claim(0)
     journal.claim(1)

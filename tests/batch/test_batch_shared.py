@@ -11,6 +11,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from batch_support import id_counts, write_input
+
 from riprap.batch._shared import Claims, Wait
 from riprap.sim import Scenario, Simulator
 
@@ -25,7 +26,7 @@ def _claims(redis_url: str, job: str, lease: float = 60.0) -> Claims:
 def test_items_are_handed_out_once_then_done(redis_url: str) -> None:
     """Two workers asking in turn get disjoint items; then the job is done."""
 
-    async def go() -> tuple[list[int], list[int], object]:
+    async def go() -> tuple[list[int], list[int], tuple[object, object]]:
         job = uuid.uuid4().hex
         a, b = _claims(redis_url, job), _claims(redis_url, job)
         try:
@@ -52,8 +53,7 @@ def test_items_are_handed_out_once_then_done(redis_url: str) -> None:
 
 
 def test_a_dead_workers_item_is_taken_over_with_its_writing_mark(redis_url: str) -> None:
-    """After the lease, another worker gets the item, the previous owner and its mark;
-    the previous owner can no longer write it (fenced)."""
+    """After the lease, another takes the item with the owner's mark; the owner is fenced."""
 
     async def go() -> None:
         job = uuid.uuid4().hex

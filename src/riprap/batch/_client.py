@@ -1,5 +1,7 @@
-"""The provider a batch talks to: a real API (with its key from the environment) or the
-embedded simulator, and the wrapped async SDK client over it.
+"""The provider a batch talks to.
+
+A real API (its key from the environment) or the embedded simulator, and the async SDK
+client over it.
 """
 
 from __future__ import annotations

@@ -7,12 +7,12 @@ number, before anything is sent. The file is streamed: nothing holds more than o
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
 
 if TYPE_CHECKING:
+    import hashlib
     from collections.abc import Iterator
     from pathlib import Path
 

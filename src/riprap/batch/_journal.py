@@ -183,14 +183,7 @@ class Journal:
                 row = db.execute(
                     "SELECT id, state, seen FROM items WHERE line = ?", (line,)
                 ).fetchone()
-                if row is None or (key is not None and row[0] != key):
-                    raise JournalError(
-                        f"the output holds line {line} (id {key!r}), which this journal "
-                        f"does not have{'' if row is None else f' (it has id {row[0]!r})'}; "
-                        "was the output written for another input?"
-                    )
-                if row[2]:
-                    raise JournalError(f"the output holds line {line} (id {key!r}) twice")
+                _check_output_line(line, key, row)
                 recovered += row[1] not in FINISHED
                 db.execute(
                     "UPDATE items SET seen = 1, state = ?, finished = coalesce(finished, ?) "
@@ -267,6 +260,18 @@ class Journal:
     def total(self) -> int:
         """Every item of the job."""
         return int(self._db.execute("SELECT count(*) FROM items").fetchone()[0])
+
+
+def _check_output_line(line: int, key: str | None, row: tuple[str | None, str, int] | None) -> None:
+    """Refuse an output line this journal does not know, or one seen twice."""
+    if row is None or (key is not None and row[0] != key):
+        raise JournalError(
+            f"the output holds line {line} (id {key!r}), which this journal does not "
+            f"have{'' if row is None else f' (it has id {row[0]!r})'}; was the output "
+            "written for another input?"
+        )
+    if row[2]:
+        raise JournalError(f"the output holds line {line} (id {key!r}) twice")
 
 
 class FilledElsewhereError(Exception):

@@ -61,7 +61,7 @@ def _run(
         display = Display(stats, stream=err, mode=settings.progress)
         if settings.redis_url is None:
             reconciled, repaired = reconcile(journal, output)
-            _tell_resume(display, created, reconciled, repaired)
+            _tell_resume(display, created=created, reconciled=reconciled, repaired=repaired)
         else:
             with output.locked():
                 repaired = output.repair()
@@ -73,12 +73,11 @@ def _run(
         if settings.redis_url is None and stats.earlier == stats.total:
             display.log(f"all {stats.total} items are already finished in {settings.output}")
         else:
-            if provider == "sim":
-                # The simulator's model names are not real models; the registry would warn.
-                from riprap.models import UnknownModelWarning  # noqa: PLC0415
-
-                warnings.simplefilter("ignore", UnknownModelWarning)
-            with endpoint(provider, scenario=settings.scenario, base_url=settings.base_url) as ep:
+            with (
+                warnings.catch_warnings(),
+                endpoint(provider, scenario=settings.scenario, base_url=settings.base_url) as ep,
+            ):
+                _quiet_warnings(display, sim=provider == "sim")
                 asyncio.run(
                     _async_run(settings, journal, output, stats, display, shape, ep, fingerprint)
                 )
@@ -94,7 +93,7 @@ def _run(
         return EXIT_FAILED if failed else EXIT_OK
 
 
-async def _async_run(
+async def _async_run(  # noqa: PLR0917 - one private call site, every argument named there
     settings: Settings,
     journal: Journal,
     output: Output,
@@ -123,11 +122,26 @@ async def _async_run(
             await claims.close()
 
 
+def _quiet_warnings(display: Display, *, sim: bool) -> None:
+    """Warnings as one plain line each (no source line); none for the simulator's models."""
+    from riprap.models import UnknownModelWarning  # noqa: PLC0415
+
+    if sim:
+        # The simulator's model names are not real models; the registry would warn.
+        warnings.simplefilter("ignore", UnknownModelWarning)
+
+    def show(message: Warning | str, *_: object, **__: object) -> None:
+        display.log(f"warning: {message}")
+
+    warnings.showwarning = show
+
+
 def _tell_resume(
     display: Display,
+    *,
     created: bool,
     reconciled: Reconciled,
-    repaired: int,  # noqa: FBT001
+    repaired: int,
 ) -> None:
     if created:
         return

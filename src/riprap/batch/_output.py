@@ -68,7 +68,10 @@ class Output:
         os.fsync(self._fd)
 
     def repair(self) -> int:
-        """Cut a torn last line (no newline at its end); returns the bytes removed (hold `locked`)."""
+        """Cut a torn last line (one without its newline); returns the bytes cut.
+
+        Hold `locked` meanwhile: a torn line can then only be a dead writer's.
+        """
         size = self.size()
         if size == 0:
             return 0

@@ -1,6 +1,7 @@
-"""Before anything is sent: read and check the whole input into the journal (or check that
-the journal was made for this very input), take the job's lock, and make the journal agree
-with the output.
+"""Before anything is sent: the journal, the job's lock, and reconciling with the output.
+
+The whole input is read and checked into the journal (or the journal is checked to have
+been made for this very input), and the journal is made to agree with the output.
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
-"""What a batch has done so far: counters fed by the runner and riprap's events, a live
-line for a terminal, plain log lines otherwise, and the final summary table.
+"""What a batch has done so far, shown while it runs and summed up at the end.
+
+Counters fed by the runner and riprap's events; a live line for a terminal, plain log
+lines otherwise; the final summary table.
 """
 
 from __future__ import annotations

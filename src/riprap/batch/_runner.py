@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import riprap
 from riprap.batch._input import Raw, parse, read_at
-from riprap.batch._output import scan
+from riprap.batch._output import STATES_OF, scan
 from riprap.batch._records import Outcome, from_error, from_result, invalid
 from riprap.budget import BudgetExceededError
 
@@ -299,7 +299,9 @@ class Run:
     async def _sync(self) -> None:
         batch, self._written = self._written, _Written()
         await asyncio.to_thread(self.output.sync)
-        self.journal.finish((o.seq, _STATE[o.status], o.attempts, o.kind) for o in batch.outcomes)
+        self.journal.finish(
+            (o.seq, STATES_OF[o.status], o.attempts, o.kind) for o in batch.outcomes
+        )
         if self.claims is not None:
             async with self._wlock:
                 # Lines appended since the snapshot are not durable yet: the mark moves to
@@ -394,9 +396,6 @@ class Run:
 
 class _NotDone(Exception):  # noqa: N818 - a signal inside the run, never shown
     """The item was not finished and stays pending (the run is stopping)."""
-
-
-_STATE: Final = {"ok": "done", "failed": "failed", "invalid": "invalid"}
 
 
 def _ident(data: bytes) -> object:

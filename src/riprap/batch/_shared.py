@@ -133,8 +133,10 @@ return {tonumber(redis.call('GET', KEYS[1])), tonumber(redis.call('GET', KEYS[2]
 
 @dataclass(frozen=True, slots=True)
 class Handed:
-    """One item handed to this worker; `mark` is set when it was taken over from a
-    worker that may have written its line without committing it.
+    """One item handed to this worker.
+
+    `mark` is set when it was taken over from a worker that may have written its line
+    without committing it: the output offset to look for that line from.
     """
 
     seq: int
