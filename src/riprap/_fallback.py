@@ -8,13 +8,17 @@ async shells in `_pipeline.py` only call, and ask `Tried` what to do next.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Self
 
 from riprap._kinds import RULES, Fallback, Kind
 from riprap.breaker import CircuitOpenError
 from riprap.errors import ConfigError, RiprapError, report_of
+from riprap.limiter import RateLimitWaitBeyondDeadlineError
 from riprap.translate import (
+    ToAnthropicEvents,
+    ToOpenAIChunks,
     TranslationError,
     Unsupported,
     to_anthropic_message,
@@ -25,8 +29,9 @@ from riprap.translate import (
 from riprap.validate import ContextOverflowError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Sequence
 
+    from riprap._fallback_stream import Translator
     from riprap._report import CallReport
 
 #: The chat endpoint of each provider: the only ones a call can cross between.
@@ -155,6 +160,13 @@ class Crossing:
     path: tuple[str, ...]
     request: Callable[[Mapping[str, Any]], dict[str, Any] | Unsupported]
     response: Callable[[Any], Any]
+    #: A stream's translator, made from the caller's request; `None`: same provider.
+    events: Callable[[Mapping[str, Any]], Translator] | None = None
+
+
+def _include_usage(kwargs: Mapping[str, Any]) -> bool:
+    options = kwargs.get("stream_options")
+    return isinstance(options, Mapping) and options.get("include_usage") is True
 
 
 def crossing(
@@ -170,11 +182,13 @@ def crossing(
             CHAT_PATHS["openai"],
             lambda kw: to_openai_request(kw, model=model),
             to_anthropic_message,
+            lambda _: ToAnthropicEvents(),
         )
     return Crossing(
         CHAT_PATHS["anthropic"],
         lambda kw: to_anthropic_request(kw, model=model),
         to_openai_completion,
+        lambda kw: ToOpenAIChunks(include_usage=_include_usage(kw)),
     )
 
 
@@ -182,6 +196,8 @@ def crossing(
 #: answer the caller's type cannot hold, a prompt riprap's estimate says is too long.
 _OWN_REASONS: tuple[tuple[type[Exception], str], ...] = (
     (CircuitOpenError, "circuit_open"),
+    # The limiter would wait past the deadline: another model has its own limits.
+    (RateLimitWaitBeyondDeadlineError, str(Kind.RATE_LIMITED)),
     (TranslationError, str(Kind.RESPONSE_INVALID)),
     (ContextOverflowError, str(Kind.CONTEXT_OVERFLOW)),
 )

@@ -313,3 +313,26 @@ def test_an_unreachable_redis_fails_open_by_default(
     [value] = calls("anthropic", sim, 1, is_async=is_async, limiter=limiter, clock=clock)
     assert value.content
     assert len(sim.requests) == 1
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_limiter_refusal_moves_the_call_to_a_fallback_model(
+    provider: str, sim: Simulator, clock: FakeClock
+) -> None:
+    """The primary's scope has no room before the deadline; the fallback's scope has."""
+    log = EventLog()
+    fallback = "claude-sim-2" if provider == "anthropic" else "gpt-sim-2"
+    client = riprap.wrap(
+        make_client(provider, sim, is_async=False),
+        limiter=Limiter(limits=exact(rpm=1), clock=clock),
+        fallbacks=[fallback],
+        retry=Retry(deadline=10.0),
+        clock=clock,
+        hooks=[log],
+    )
+    create(provider, client)  # the primary's only request this minute
+    with pytest.warns(riprap.UnknownModelWarning):
+        create(provider, client)
+    assert [r.body["model"] for r in sim.requests] == [MODEL[provider], fallback]  # type: ignore[index]
+    [moved] = log.of(riprap.FallbackUsed)
+    assert moved.reason == "rate_limited"
