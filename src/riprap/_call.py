@@ -244,7 +244,7 @@ class CallState:
             if isinstance(error, RateLimitWaitBeyondDeadlineError)
             else Stop.LIMITER_UNAVAILABLE
             if isinstance(error, LimiterUnavailableError)
-            else Stop.CANCELLED
+            else Stop.CALLER_ERROR  # a misconfigured limiter (an async estimator, sync)
         )
         last = self.attempts[-1].kind if self.attempts else None
         report = self._end(now, ok=False, stop=stop, kind=last)

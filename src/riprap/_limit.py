@@ -88,7 +88,10 @@ class Limit:
 
     limiter: Limiter
     scope: Scope
-    need: Need
+    request: Mapping[str, Any]
+    output_tokens: int
+    #: Estimated once per call (an estimator may ask the provider), at the first attempt.
+    need: Need | None = None
     slot: HeaderSlot = field(default_factory=HeaderSlot)
     permit: Permit | None = None
 
@@ -104,10 +107,24 @@ class Limit:
         )
         max_tokens = kwargs.get("max_tokens", kwargs.get("max_completion_tokens"))
         output = max_tokens if isinstance(max_tokens, int) and max_tokens >= 0 else None
-        need = limiter.need(
-            kwargs, output_tokens=ASSUMED_OUTPUT_TOKENS if output is None else output
+        return cls(
+            limiter=limiter,
+            scope=scope,
+            request=kwargs,
+            output_tokens=ASSUMED_OUTPUT_TOKENS if output is None else output,
         )
-        return cls(limiter=limiter, scope=scope, need=need)
+
+    def sized(self) -> Need:
+        """The call's need, estimating it on first use."""
+        if self.need is None:
+            self.need = self.limiter.need(self.request, output_tokens=self.output_tokens)
+        return self.need
+
+    async def asized(self) -> Need:
+        """`sized`, awaiting an asynchronous estimator."""
+        if self.need is None:
+            self.need = await self.limiter.aneed(self.request, output_tokens=self.output_tokens)
+        return self.need
 
     def deadline_for(self, deadline_at: float, now: float) -> float:
         """The call's deadline (on the call's clock) on the limiter's clock."""
@@ -185,10 +202,11 @@ def reserve(call: CallState) -> None:
     limit = call.limit
     if limit is None:
         return
-    now = call.engine.clock.now()
     try:
+        need = limit.sized()
+        now = call.engine.clock.now()
         permit = limit.limiter.acquire(
-            limit.scope, limit.need, deadline_at=limit.deadline_for(call.deadline_at, now)
+            limit.scope, need, deadline_at=limit.deadline_for(call.deadline_at, now)
         )
     except Exception as error:
         call.refused(error)
@@ -201,10 +219,11 @@ async def areserve(call: CallState) -> None:
     limit = call.limit
     if limit is None:
         return
-    now = call.engine.clock.now()
     try:
+        need = await limit.asized()
+        now = call.engine.clock.now()
         permit = await limit.limiter.aacquire(
-            limit.scope, limit.need, deadline_at=limit.deadline_for(call.deadline_at, now)
+            limit.scope, need, deadline_at=limit.deadline_for(call.deadline_at, now)
         )
     except Exception as error:
         call.refused(error)

@@ -17,7 +17,13 @@ import riprap
 from riprap import Limiter, Limits, RateLimitWaitBeyondDeadlineError, Retry
 from riprap._report import Stop
 from riprap.errors import ConfigError
-from riprap.limiter import LimiterUnavailableError, MemoryBackend, RedisBackend, Scope
+from riprap.limiter import (
+    LimiterUnavailableError,
+    MemoryBackend,
+    RedisBackend,
+    Scope,
+    async_anthropic_token_counter,
+)
 from riprap.observe import LimiterWaited
 from riprap.sim import Bucket, RateLimits, Reply, Scenario, Simulator
 from riprap.testing import EventLog, FakeClock
@@ -336,3 +342,40 @@ def test_a_limiter_refusal_moves_the_call_to_a_fallback_model(
     assert [r.body["model"] for r in sim.requests] == [MODEL[provider], fallback]  # type: ignore[index]
     [moved] = log.of(riprap.FallbackUsed)
     assert moved.reason == "rate_limited"
+
+
+def test_an_async_client_can_count_tokens_with_the_providers_endpoint(sim: Simulator) -> None:
+    """`async_anthropic_token_counter`: one count per call (not per attempt), then the call."""
+    sim.script(Reply(), Reply(status=529), Reply())  # the count, then the call's two attempts
+
+    async def go() -> None:
+        counter_client = make_client("anthropic", sim, is_async=True)
+        limiter = Limiter(estimator=async_anthropic_token_counter(counter_client))
+        client = riprap.wrap(
+            make_client("anthropic", sim, is_async=True), limiter=limiter, random=lambda: 0.0
+        )
+        try:
+            await create("anthropic", client)
+        finally:
+            await client.close()
+            await counter_client.close()
+
+    asyncio.run(go())
+    paths = [r.path for r in sim.requests]
+    assert paths == ["/v1/messages/count_tokens", "/v1/messages", "/v1/messages"]
+
+
+def test_a_sync_client_with_an_async_estimator_is_refused_before_sending(
+    sim: Simulator,
+) -> None:
+    """The error names the estimator and what to use instead; nothing reaches the API."""
+
+    async def count(_request: Any) -> int:
+        return 1
+
+    client = riprap.wrap(
+        make_client("anthropic", sim, is_async=False), limiter=Limiter(estimator=count)
+    )
+    with pytest.raises(ConfigError, match=r"Limiter\.estimator: .* is asynchronous"):
+        create("anthropic", client)
+    assert not sim.requests

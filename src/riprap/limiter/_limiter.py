@@ -10,6 +10,7 @@ of `_bucket.py` and `_settle.py`.
 
 from __future__ import annotations
 
+import inspect
 import math
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
@@ -19,7 +20,7 @@ from riprap.errors import ConfigError
 from riprap.limiter._bucket import Grant, Plan, Poll, Refused
 from riprap.limiter._config import Limits, Need, Scope
 from riprap.limiter._errors import RateLimitWaitBeyondDeadlineError
-from riprap.limiter._estimate import Estimator, estimate_input_tokens
+from riprap.limiter._estimate import AsyncEstimator, Estimator, estimate_input_tokens
 from riprap.limiter._headers import parse_rate_limit_headers
 from riprap.limiter._memory import MemoryBackend
 
@@ -60,7 +61,7 @@ class Limiter:
         per_model: Mapping[str, Limits] | None = None,
         backend: Backend | None = None,
         clock: Clock | None = None,
-        estimator: Estimator = estimate_input_tokens,
+        estimator: Estimator | AsyncEstimator = estimate_input_tokens,
         poll_interval: float = POLL_INTERVAL,
         probe_timeout: float = PROBE_TIMEOUT,
     ) -> None:
@@ -91,8 +92,26 @@ class Limiter:
         return self._plans.get(scope.model, self._default_plan)
 
     def need(self, request: Mapping[str, Any], *, output_tokens: int) -> Need:
-        """What a call with these SDK arguments reserves: its estimate and `output_tokens`."""
-        return Need(input_tokens=max(0, int(self.estimator(request))), output_tokens=output_tokens)
+        """What a call with these SDK arguments reserves: its estimate and `output_tokens`.
+
+        Raises `ConfigError` if the estimator is asynchronous (use `aneed`).
+        """
+        estimate = self.estimator(request)
+        if inspect.isawaitable(estimate):
+            if inspect.iscoroutine(estimate):
+                estimate.close()  # never awaited: no "never awaited" warning either
+            raise ConfigError(
+                f"Limiter.estimator: {self.estimator!r} is asynchronous; a sync client "
+                "needs a sync estimator (anthropic_token_counter, not the async one)"
+            )
+        return Need(input_tokens=max(0, int(estimate)), output_tokens=output_tokens)
+
+    async def aneed(self, request: Mapping[str, Any], *, output_tokens: int) -> Need:
+        """`need`, awaiting the estimator when it is asynchronous."""
+        estimate = self.estimator(request)
+        if inspect.isawaitable(estimate):
+            estimate = await estimate
+        return Need(input_tokens=max(0, int(estimate)), output_tokens=output_tokens)
 
     # -- acquiring --------------------------------------------------------------------
 
