@@ -6,6 +6,8 @@ import re
 
 import pytest
 
+from riprap._bench._cli import CONTENDER_KEYS
+from riprap._bench._contenders import CONTENDERS
 from riprap.cli import main
 from riprap.sim import scenario_names
 
@@ -50,6 +52,11 @@ def test_bad_flags_exit_2_naming_the_value(
     assert "Traceback" not in err
 
 
+def test_every_contender_can_be_chosen_by_its_key() -> None:
+    """--contender's choices are the contenders' keys, in the table's order."""
+    assert tuple(c.key for c in CONTENDERS) == CONTENDER_KEYS
+
+
 def _rows(out: str, scenario: str) -> dict[str, str]:
     """The table rows of `scenario` in the output, by contender label."""
     block = out.split(f"### {scenario}\n", 1)[1].split("\n### ", 1)[0]
@@ -72,7 +79,7 @@ def test_quick_runs_every_shipped_scenario_against_every_contender(
     out = capsys.readouterr().out
     for name in scenario_names():
         rows = _rows(out, name)
-        assert len(rows) == 5, name
+        assert len(rows) == 6, name
         litellm = rows["LiteLLM Router (defaults)"]
         assert "not installed" in litellm or "%" in litellm
         for label in ("riprap.wrap (defaults)", "bare SDK, default retries"):
@@ -88,3 +95,7 @@ def test_quick_runs_every_shipped_scenario_against_every_contender(
     # get in as the bucket refills at 1.8/s while they are sent).
     ok, calls = _done(_rows(out, "rate-limited")["bare SDK, no retries"])
     assert 10 <= ok < calls
+    # The fallback row runs only where the workload's model is down.
+    fallback = "riprap.wrap, fallbacks=[default model]"
+    assert "n/a: no model is down" in _rows(out, "flaky")[fallback]
+    assert _done(_rows(out, "outage")[fallback]) == (40, 40)

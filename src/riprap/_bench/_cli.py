@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from riprap._bench._run import Named
 
 #: The contenders' keys, for `--contender` (kept here so `--help` imports nothing heavy).
-CONTENDER_KEYS = ("riprap", "sdk", "sdk-no-retries", "tenacity", "litellm")
+CONTENDER_KEYS = ("riprap", "riprap-fallback", "sdk", "sdk-no-retries", "tenacity", "litellm")
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -13,7 +13,14 @@ import random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
-from riprap._bench._sdk import FAKE_KEY, Answer, async_client, read_openai_stream, send
+from riprap._bench._sdk import (
+    FAKE_KEY,
+    MODELS,
+    Answer,
+    async_client,
+    read_openai_stream,
+    send,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -70,6 +77,8 @@ class Contender:
         opens: Makes a session for a `Setup`.
         needs: The module it imports; None if only riprap and the SDK.
         install: How to get `needs`.
+        needs_fallback: Only runs where the workload's model is down and another, the
+            provider's default model, is not (it falls back to that one).
     """
 
     key: str
@@ -77,6 +86,7 @@ class Contender:
     opens: Callable[[Setup], Session]
     needs: str | None = None
     install: str = ""
+    needs_fallback: bool = False
 
     def missing(self) -> str | None:
         """Why this contender cannot run here, or None if it can."""
@@ -107,6 +117,20 @@ def _riprap(setup: Setup) -> Session:
         setup.provider, setup.base_url, max_retries=SDK_DEFAULT_RETRIES, key="riprap"
     )
     wrapped = riprap.wrap(client, random=random.Random(setup.seed).random)  # noqa: S311 - jitter
+    return _SdkSession(wrapped, setup.provider)
+
+
+def _riprap_fallback(setup: Setup) -> Session:
+    import riprap  # noqa: PLC0415 - kept out of `riprap --help`'s imports
+
+    client = async_client(
+        setup.provider, setup.base_url, max_retries=SDK_DEFAULT_RETRIES, key="riprap-fallback"
+    )
+    wrapped = riprap.wrap(
+        client,
+        fallbacks=[MODELS[setup.provider]],
+        random=random.Random(setup.seed).random,  # noqa: S311 - jitter
+    )
     return _SdkSession(wrapped, setup.provider)
 
 
@@ -193,6 +217,12 @@ def _litellm(setup: Setup) -> Session:
 #: Every contender, in the table's order.
 CONTENDERS: Final = (
     Contender(key="riprap", label="riprap.wrap (defaults)", opens=_riprap),
+    Contender(
+        key="riprap-fallback",
+        label="riprap.wrap, fallbacks=[default model]",
+        opens=_riprap_fallback,
+        needs_fallback=True,
+    ),
     Contender(key="sdk", label="bare SDK, default retries", opens=_sdk),
     Contender(key="sdk-no-retries", label="bare SDK, no retries", opens=_sdk_no_retries),
     Contender(

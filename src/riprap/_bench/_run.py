@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from riprap._bench._contenders import Setup
 from riprap._bench._drive import drive
+from riprap._bench._sdk import MODELS
 from riprap._bench._summary import Row, sent_of, summarize, windows_of
 from riprap._bench._table import Block, render
 from riprap._bench._workload import fit
@@ -132,8 +133,11 @@ async def run_scenario(
     random.seed(seed)
     rows: dict[str, Row] = {}
     runnable = []
+    model_down = plan.workload.model != MODELS[provider]
     for contender in rotated(contenders, position):
         missing = contender.missing()
+        if contender.needs_fallback and not model_down:
+            missing = "n/a: no model is down"
         if missing is None:
             runnable.append(contender)
         else:
@@ -174,7 +178,7 @@ async def warm_up(contenders: Sequence[Contender], provider: Provider) -> None:
     The first call in a process pays for lazy imports and the SDKs' first parse of a
     response type; nobody should pay it inside a measured run.
     """
-    from riprap._bench._sdk import MODELS, Request  # noqa: PLC0415
+    from riprap._bench._sdk import Request  # noqa: PLC0415
     from riprap.sim import Simulator  # noqa: PLC0415 - the sim extra
 
     with Simulator() as sim:
