@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 #: The modules that define subcommands, in the order `riprap --help` lists them.
-COMMAND_MODULES = ("riprap._demo_cli", "riprap.batch._cli", "riprap._bench._cli")
+COMMAND_MODULES = ("riprap._demo_cli", "riprap._sim_cli", "riprap.batch._cli", "riprap._bench._cli")
 
 
 def _parser() -> argparse.ArgumentParser:

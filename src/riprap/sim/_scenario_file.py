@@ -73,6 +73,7 @@ class SimulatorOptions(TypedDict, total=False):
     outages: Iterable[Outage]
     clock: Callable[[], float]
     wall_clock: Callable[[], float]
+    max_records: int | None
 
 
 class _Mix(TypedDict, total=False):

@@ -82,6 +82,7 @@ class Simulator:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         outages: Iterable[Outage] = (),
+        max_records: int | None = None,
     ) -> None:
         """Configure the simulator; it listens only once started.
 
@@ -97,6 +98,9 @@ class Simulator:
                 rate-limit buckets (``Scenario.rate_limits``) refill by it.
             wall_clock: Epoch seconds, for the RFC 3339 times of Anthropic's rate-limit
                 ``reset`` headers.
+            max_records: Keep only the latest this many recorded requests (``requests``);
+                None keeps all. A long-running simulator (``riprap sim``) sets it so its
+                memory stays bounded; indices still count every request.
         """
         if host not in _LOOPBACK_NAMES:
             raise ValueError(f"host must be loopback ('127.0.0.1' or 'localhost'), got {host!r}")
@@ -110,7 +114,11 @@ class Simulator:
         self._rate_limiting = RateLimiting()
         self._lock = threading.Lock()
         self._queue: collections.deque[Reply] = collections.deque()
-        self._records: list[RecordedRequest] = []
+        if max_records is not None and (
+            not isinstance(max_records, int) or isinstance(max_records, bool) or max_records < 1
+        ):
+            raise ValueError(f"max_records must be None or an int >= 1, got {max_records!r}")
+        self._records: collections.deque[RecordedRequest] = collections.deque(maxlen=max_records)
         self._count = 0
         self._scenario = scenario or Scenario()
         self._outages = check_outages(outages)
