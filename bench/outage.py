@@ -8,8 +8,9 @@ Each contender gets its own simulator and the same schedule: a call starts every
 1/rate seconds whatever the earlier ones are doing (open loop), on one event loop.
 Contenders run one after the other, so none slows another down.
 
-- `riprap`: `riprap.wrap(client, breaker=riprap.Breaker(), fallbacks=[FALLBACK])`.
-- `riprap, no breaker`: the same without the breaker (each call retries, then moves on).
+- `riprap`: `riprap.wrap(client, fallbacks=[FALLBACK])`, defaults otherwise (with
+  fallbacks the breaker is on by default, `riprap.Breaker()`).
+- `riprap, no breaker`: the same with `breaker=False` (each call retries, then moves on).
 - `bare SDK`: `AsyncAnthropic()` with its default retries (2), primary only.
 
 Reported per contender: calls that succeeded; attempts the primary received during the
@@ -59,8 +60,9 @@ def contender(name: str, base_url: str) -> Any:
     bare = anthropic.AsyncAnthropic(api_key="sk-bench", base_url=base_url)
     if name == "bare SDK":
         return bare
-    breaker = riprap.Breaker() if name == "riprap" else None
-    return riprap.wrap(bare, breaker=breaker, fallbacks=[FALLBACK])
+    if name == "riprap":
+        return riprap.wrap(bare, fallbacks=[FALLBACK])
+    return riprap.wrap(bare, breaker=False, fallbacks=[FALLBACK])
 
 
 async def drive(client: Any, *, rate: float, duration: float, origin: list[float]) -> list[Call]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import anthropic
 import pytest
@@ -179,3 +179,26 @@ def test_breaker_changes_are_logged_at_info(
     [record] = [r for r in caplog.records if r.getMessage().startswith("riprap.breaker.changed")]
     assert record.levelno == logging.INFO
     assert "anthropic:claude-sim:messages.create" in record.getMessage()
+
+
+@pytest.mark.parametrize("breaker", [None, False], ids=["default", "off"])
+def test_breaker_is_on_by_default_when_there_are_fallbacks(
+    breaker: Literal[False] | None, sim: Simulator, clock: FakeClock
+) -> None:
+    """With a fallback, the default breaker opens after 10 failures in a row; False turns it off."""
+    sim.outages = [Outage(start=0, model="claude-a", faults={529: 1.0})]
+    client = riprap.wrap(
+        make_client("anthropic", sim, is_async=False),
+        breaker=breaker,
+        fallbacks=["claude-b"],
+        retry=ONCE,
+        clock=clock,
+        validate=False,
+    )
+    for _ in range(15):
+        create("anthropic", client, model="claude-a")
+    to_primary = sum(
+        1 for r in sim.requests if isinstance(r.body, dict) and r.body["model"] == "claude-a"
+    )
+    assert to_primary == (riprap.Breaker().consecutive_failures if breaker is None else 15)
+    assert len(sim.requests) == to_primary + 15

@@ -422,3 +422,44 @@ def test_a_fallbacks_own_refusal_keeps_the_earlier_failures(sim: Simulator) -> N
         create("anthropic", client)
     kinds = [type(e) for e in info.value.exceptions]
     assert kinds == [anthropic.OverloadedError, openai.BadRequestError]
+
+
+def test_a_fallback_riprap_refuses_before_sending_is_skipped(
+    sim: Simulator, clock: FakeClock
+) -> None:
+    """A fallback whose own checks refuse the request (max_tokens over its limit) is skipped."""
+    registry = Registry().with_models(
+        *(
+            ModelInfo(id=name, provider="anthropic", context_window=200_000, max_output_tokens=n)
+            for name, n in (("claude-a", 4096), ("claude-s", 16), ("claude-l", 4096))
+        )
+    )
+    sim.outages = [down("claude-a")]
+    log = EventLog()
+    answer = run("anthropic", sim, is_async=False, retry=FAST, fallbacks=["claude-s", "claude-l"],
+                 rules=riprap.InputRules(registry=registry), hooks=[log], clock=clock,
+                 random=lambda: 0.0)  # fmt: skip
+    assert isinstance(answer, anthropic.types.Message)
+    assert models_sent(sim) == ["claude-a", "claude-a", "claude-l"]
+    reasons = [e.reason for e in log.of(riprap.FallbackUsed)]
+    assert reasons[0] == "overloaded"
+    assert reasons[1].startswith("skipped: PromptValidationError")
+    assert "max_tokens" in reasons[1]
+
+
+def test_a_fallback_with_too_little_deadline_left_is_skipped(
+    sim: Simulator, clock: FakeClock
+) -> None:
+    """When the primary spent the shared deadline, the fallback is skipped, not started."""
+    sim.outages = [down("claude-a")]
+
+    def slow(event: riprap.Event) -> None:
+        if isinstance(event, riprap.AttemptStarted):
+            clock.advance(0.9)  # the attempt takes 0.9 s of the 1 s deadline
+
+    with pytest.raises(riprap.AllTargetsFailedError) as caught:
+        run("anthropic", sim, is_async=False, retry=riprap.Retry(deadline=1.0), hooks=[slow],
+            fallbacks=["claude-b"], clock=clock, validate=False)  # fmt: skip
+    assert models_sent(sim) == ["claude-a"]
+    [(target, why)] = caught.value.skipped
+    assert (target, why) == ("anthropic:claude-b", "0.1s of the deadline left")

@@ -146,3 +146,24 @@ def test_breaker_rides_out_an_outage_with_a_fallback_model() -> None:
     back = min(t for t, model in served if t >= 25.0 and model == PRIMARY)
     assert back == 25.5625
     assert back <= 25.0 + Breaker().break_duration + 1.0
+
+
+def test_partial_degradation_on_the_wire_then_recovery() -> None:
+    """A 30 % window on the simulator: exactly the requests the pure draw picks fail, then none."""
+    clock = FakeClock()
+    window = Outage(model=PRIMARY, start=0.0, end=10.0, fault_rate=0.3, seed=3)
+    with Simulator(clock=clock.now, outages=[window]) as sim:
+        client = make_client("anthropic", sim, is_async=False, max_retries=0)
+        statuses = []
+        for _ in range(60):
+            try:
+                client.messages.create(model=PRIMARY, max_tokens=8, messages=[
+                    {"role": "user", "content": "hi"}])  # fmt: skip
+                statuses.append(200)
+            except anthropic.OverloadedError:
+                statuses.append(529)
+            clock.advance(0.25)  # 40 requests inside the window, 20 after it
+        expected = [529 if window.decide(i, 0.25 * i, PRIMARY) else 200 for i in range(60)]
+    assert statuses == expected
+    assert 6 <= statuses[:40].count(529) <= 18
+    assert statuses[40:] == [200] * 20
