@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import TYPE_CHECKING
+
 import pytest
 
-from riprap._bench._run import Named, reseeded, rotated
+from riprap._bench._contenders import Contender
+from riprap._bench._run import Named, reseeded, rotated, warm_up
 from riprap._bench._sdk import Request
 from riprap._bench._workload import Workload, fit, latencies, minimum, primary_model
 from riprap.sim import Bucket, Outage, RateLimits, Scenario, estimate_input_tokens
+
+if TYPE_CHECKING:
+    from riprap._bench._contenders import Session, Setup
 
 FLAKY = Scenario(seed=7, fault_rate=0.25, faults={529: 1, "reset": 1}, latency=(0.02, 0.1))
 STREAMS = Scenario(seed=5, fault_rate=0.3, faults={"stream_cut": 1}, latency=(0.01, 0.05))
@@ -145,3 +152,13 @@ def test_reseeding_reaches_per_model_mixes_and_outages() -> None:
     assert again.scenario.models["m"].seed == 9
     assert again.outages[0].seed == 9
     assert reseeded(named, None) is named
+
+
+def test_a_contender_that_cannot_make_a_clean_call_is_reported_not_run() -> None:
+    """Warm-up names the contender whose library fails, with the error, instead of crashing."""
+
+    def opens(setup: Setup) -> Session:
+        raise RuntimeError(f"boom on {setup.model}")
+
+    broken = asyncio.run(warm_up([Contender(key="x", label="X", opens=opens)], "anthropic"))
+    assert broken == {"x": "could not run: RuntimeError: boom on claude-haiku-4-5-20251001"}

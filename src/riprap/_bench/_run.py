@@ -31,7 +31,7 @@ from riprap._bench._table import Block, render
 from riprap._bench._workload import fit
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from riprap._bench._contenders import Contender
     from riprap._bench._sdk import Provider
@@ -125,8 +125,13 @@ async def run_scenario(
     quick: bool,
     position: int,
     progress: Callable[[str], None],
+    broken: Mapping[str, str],
 ) -> Block:
-    """Run every contender on `named`; the block of its table."""
+    """Run every contender on `named`; the block of its table.
+
+    `broken` holds the contenders that failed their warm-up, and why: they get a row
+    saying so instead of a run.
+    """
     plan = fit(named.scenario, named.outages, provider=provider, calls=calls, quick=quick)
     seed = named.scenario.seed
     # The SDKs' and tenacity's jitter read the global generator: seed it per scenario.
@@ -135,7 +140,7 @@ async def run_scenario(
     runnable = []
     model_down = plan.workload.model != MODELS[provider]
     for contender in rotated(contenders, position):
-        missing = contender.missing()
+        missing = contender.missing() or broken.get(contender.key)
         if contender.needs_fallback and not model_down:
             missing = "n/a: no model is down"
         if missing is None:
@@ -172,24 +177,31 @@ async def run_scenario(
     )
 
 
-async def warm_up(contenders: Sequence[Contender], provider: Provider) -> None:
+async def warm_up(contenders: Sequence[Contender], provider: Provider) -> dict[str, str]:
     """One plain and one streamed call through every contender, on a clean simulator.
 
     The first call in a process pays for lazy imports and the SDKs' first parse of a
-    response type; nobody should pay it inside a measured run.
+    response type; nobody should pay it inside a measured run. Returns the contenders
+    that cannot make a call on a simulator injecting no fault (a library of another
+    version than the one written for, say), with the reason: they are not run.
     """
+    broken: dict[str, str] = {}
     from riprap._bench._sdk import Request  # noqa: PLC0415
     from riprap.sim import Simulator  # noqa: PLC0415 - the sim extra
 
     with Simulator() as sim:
         for contender in contenders:
             setup = Setup(provider=provider, base_url=sim.base_url, model=MODELS[provider], seed=0)
-            session = contender.opens(setup)
             try:
-                for stream in (False, True):
-                    await session.call(Request(index=0, model=setup.model, stream=stream))
-            finally:
-                await session.aclose()
+                session = contender.opens(setup)
+                try:
+                    for stream in (False, True):
+                        await session.call(Request(index=0, model=setup.model, stream=stream))
+                finally:
+                    await session.aclose()
+            except Exception as error:  # noqa: BLE001 - reported in the table, not raised
+                broken[contender.key] = f"could not run: {type(error).__name__}: {error}"[:100]
+    return broken
 
 
 def _stderr(line: str) -> None:
@@ -208,15 +220,16 @@ def run_bench(
     progress: Callable[[str], None] = _stderr,
 ) -> list[Block]:
     """Run and print every scenario's table, in order; the blocks printed."""
+    broken: dict[str, str] = {}
 
     async def scenario(position: int, named: Named) -> Block:
         return await run_scenario(
             reseeded(named, seed), contenders=contenders, provider=provider, calls=calls,
-            quick=quick, position=position, progress=progress,
+            quick=quick, position=position, progress=progress, broken=broken,
         )  # fmt: skip
 
     async def run_all() -> list[Block]:
-        await warm_up([c for c in contenders if c.missing() is None], provider)
+        broken.update(await warm_up([c for c in contenders if c.missing() is None], provider))
         if quick:
             async with asyncio.TaskGroup() as group:
                 tasks = [group.create_task(scenario(*item)) for item in enumerate(scenarios)]
