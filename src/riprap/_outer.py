@@ -23,7 +23,7 @@ from riprap.validate import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Coroutine
+    from collections.abc import Callable, Coroutine
 
     from riprap._report import CallReport, Usage
     from riprap.budget._guard import Hold
@@ -84,6 +84,8 @@ class Guard:
         self.kwargs = kwargs
         self.checked: CheckedRequest | None = None
         self._held: Hold | None = None
+        #: Told of the settlement (the hold, dollars spent) when it happens: observability.
+        self.on_settle: Callable[[Hold, float | None], None] | None = None
         if outer.rules is None or path not in VALIDATED.get(provider, ()):
             return
         kwargs = materialize(kwargs)
@@ -96,6 +98,11 @@ class Guard:
             kwargs = outer.context.fit(provider, kwargs, model)
             self.checked = validate_request(provider, kwargs, rules=outer.rules)
         self.kwargs = kwargs
+
+    @property
+    def held(self) -> Hold | None:
+        """What is held for the call until it is settled; `None`: nothing (yet)."""
+        return self._held
 
     def hold(self) -> None:
         """Reserve the call's worst-case cost; `BudgetExceededError` if it does not fit."""
@@ -113,13 +120,17 @@ class Guard:
         """Replace the reservation by what the call cost (`None`: it failed, nothing used)."""
         held, self._held = self._held, None
         if held is not None and self.outer.budgets is not None:
-            settle(self.outer.budgets, held, usage)
+            spent = settle(self.outer.budgets, held, usage)
+            if self.on_settle is not None:
+                self.on_settle(held, spent)
 
     async def asettle(self, usage: TokenUsage | None) -> None:
         """`settle`, for a ledger whose methods are coroutines."""
         held, self._held = self._held, None
         if held is not None and self.outer.budgets is not None:
-            await asettle(self.outer.budgets, held, usage)
+            spent = await asettle(self.outer.budgets, held, usage)
+            if self.on_settle is not None:
+                self.on_settle(held, spent)
 
     def settle_at_end(self, report: CallReport) -> Coroutine[Any, Any, None] | None:
         """Settle a stream when its call ends; a coroutine to await for an async ledger."""
