@@ -164,8 +164,13 @@ def bench_kill(items: int, trials: int) -> None:
             write_input(work / "in.jsonl", items)
             cmd = command(work, sim.base_url, "--concurrency", "32")
             process = subprocess.Popen(cmd, stderr=subprocess.DEVNULL, env=ENV)  # noqa: S603
-            at = rng.uniform(2.0, 8.0)
-            time.sleep(at)
+            # Kill at a random moment once results flow (start-up time varies with load).
+            out = work / "out.jsonl"
+            began = time.monotonic()
+            while not (out.exists() and out.stat().st_size) and time.monotonic() - began < 60:
+                time.sleep(0.01)
+            time.sleep(rng.uniform(0.0, 4.0))
+            at = time.monotonic() - began
             killed = time.monotonic()
             process.send_signal(signal.SIGKILL)
             process.wait()
