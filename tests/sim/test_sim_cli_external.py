@@ -127,7 +127,7 @@ def test_curl_drives_the_shipped_outage_scenario() -> None:
     """The primary models fail with their provider's error body; the others answer."""
     with riprap_sim("--scenario", "outage") as (url, lines):
         assert lines[0] == "riprap sim: scenario 'outage' (outage.toml)"
-        status, headers, body = _messages(url, "claude-sonnet-4-5-20250929")
+        status, headers, body = _messages(url, "claude-sonnet-4-6")
         assert status == 529
         error = json.loads(body)
         assert error["type"] == "error"
@@ -190,7 +190,7 @@ async function call(model) {
 }
 (async () => {
   const results = [];
-  for (const model of ["claude-sonnet-4-5-20250929", "claude-haiku-4-5-20251001"]) {
+  for (const model of ["claude-sonnet-4-6", "claude-haiku-4-5-20251001"]) {
     results.push(await call(model));
   }
   console.log(JSON.stringify(results));

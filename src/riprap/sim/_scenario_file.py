@@ -20,7 +20,7 @@ The schema is documented in ``docs/simulator.md``; in short::
     foreign = 0.1
 
     [[outages]]                    # windows in which a model fails, then recovers
-    model = "claude-sonnet-4-5-20250929"
+    model = "claude-sonnet-4-6"
     start = 0
     end = 20
     status = 529
