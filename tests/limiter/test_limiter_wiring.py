@@ -281,13 +281,13 @@ def test_clients_sharing_a_redis_limiter_share_its_room(
     else:
 
         async def go() -> None:
-            # One event loop: an async Redis client belongs to the loop that made it.
-            for _ in range(2):
-                client = riprap.wrap(make_client("anthropic", sim, is_async=True), **options)
-                await create("anthropic", client)
-                await client.close()
-            await limiter.aclose()
+            client = riprap.wrap(make_client("anthropic", sim, is_async=True), **options)
+            await create("anthropic", client)
+            await client.close()
+            await limiter.aclose()  # its async Redis client belongs to this event loop
 
+        # Two event loops, as two `asyncio.run` in a script: the second gets its own.
+        asyncio.run(go())
         asyncio.run(go())
     assert [w.wait for w in log.of(LimiterWaited)] == pytest.approx([1.0])
 

@@ -13,6 +13,7 @@ again after `retry_interval`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -109,6 +110,7 @@ class RedisBackend:
         self._use_server_time = use_server_time
         self._script: Any = None
         self._async_script: Any = None
+        self._async_loop: asyncio.AbstractEventLoop | None = None
         self._down_until: float | None = None
 
     # -- plumbing ---------------------------------------------------------------------
@@ -138,6 +140,12 @@ class RedisBackend:
         return self._script
 
     def _async(self) -> Any:
+        loop = asyncio.get_running_loop()
+        if self._own_async and self._async_loop is not loop:
+            # A client we made belongs to the event loop it was made on; a later
+            # `asyncio.run` gets its own (the old one's connections died with its loop).
+            self._async_client = self._async_script = None
+            self._async_loop = loop
         if self._async_script is None:
             if self._async_client is None:
                 if self._url is None:
