@@ -86,6 +86,19 @@ ROWS = [
         Kind.QUOTA_EXHAUSTED,
         retried=False,
     ),
+    Row(
+        "400-credit-balance",
+        per_provider(
+            Reply(
+                status=400,
+                message="Your credit balance is too low to access the Anthropic API. "
+                "Please go to Plans & Billing to upgrade or purchase credits.",
+            ),
+            Reply(status=429, error_code="insufficient_quota"),
+        ),
+        Kind.QUOTA_EXHAUSTED,
+        retried=False,
+    ),
     Row("403", same(Reply(status=403)), Kind.PERMISSION, retried=False),
     Row("404", same(Reply(status=404)), Kind.NOT_FOUND, retried=False),
     Row("429", same(Reply(status=429)), Kind.RATE_LIMITED, retried=True),

@@ -336,3 +336,48 @@ def test_breaking_at_the_end_marker_is_a_success(sim: Simulator) -> None:
                 break
     (end,) = log.of(riprap.CallEnded)
     assert end.ok
+
+
+def test_a_model_that_refuses_prefill_is_interrupted_not_resumed(
+    sim: Simulator, clock: FakeClock
+) -> None:
+    """Claude 4.6 and later reject a prefilled turn: no resume attempt, the partial text."""
+    sim.script(Reply(stream_error_after=3), Reply())
+    client = wrapper(clock)(make_client("anthropic", sim, is_async=False))
+    received: list[str] = []
+
+    def read() -> None:
+        # Appended one by one: the text so far must survive the exception.
+        for event in client.messages.create(
+            model="claude-opus-4-6", max_tokens=MAX_TOKENS, messages=MESSAGES, stream=True
+        ):
+            if event.type == "content_block_delta":
+                received.append(event.delta.text)  # noqa: PERF401
+
+    with pytest.raises(riprap.StreamInterruptedError) as caught:
+        read()
+    text = "".join(received)
+    assert caught.value.partial_text == text
+    assert text
+    assert len(sim.requests) == 1  # a prefilled retry would have been refused with a 400
+    report = riprap.report_of(caught.value)
+    assert report is not None
+    assert report.stop is riprap.Stop.NOT_RESUMABLE
+
+
+def test_a_model_that_refuses_prefill_still_retries_before_output(
+    sim: Simulator, clock: FakeClock
+) -> None:
+    """Before any text reached the caller, a retry repeats the request as sent."""
+    sim.script(Reply(stream_error_after=0), Reply())
+    client = wrapper(clock)(make_client("anthropic", sim, is_async=False))
+    events = list(
+        client.messages.create(
+            model="claude-opus-4-6", max_tokens=MAX_TOKENS, messages=MESSAGES, stream=True
+        )
+    )
+    assert events[-1].type == "message_stop"
+    assert len(sim.requests) == 2
+    retried = sim.requests[1].body
+    assert isinstance(retried, dict)
+    assert retried["messages"] == MESSAGES

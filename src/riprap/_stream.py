@@ -24,6 +24,7 @@ from riprap._limit import areserve, asettle, reserve, settle
 from riprap._report import Usage
 from riprap._watchdog import WATCHDOG, socket_of
 from riprap.errors import StreamInterruptedError, StreamStalledError
+from riprap.validate import default_rules
 
 if TYPE_CHECKING:
     from collections.abc import (
@@ -42,6 +43,19 @@ if TYPE_CHECKING:
 _NO_USAGE = Usage(0, 0)
 
 
+def _rejects_prefill(call: CallState) -> bool:
+    """Whether the model refuses the prefilled assistant turn that resuming needs.
+
+    Claude 4.6 and later do: their streams are retried before output, and interrupted
+    (with the partial text) after it.
+    """
+    if call.model is None:
+        return False
+    rules = call.engine.outer.rules or default_rules()
+    info = rules.registry.find(call.model)
+    return info is not None and "prefill" in info.unsupported
+
+
 class StreamState:
     """Everything one stream call knows, and what each event and failure means."""
 
@@ -53,7 +67,7 @@ class StreamState:
         self.text = ""  # what reached the caller
         #: Whether anything past the preamble (which a new attempt repeats) reached the caller.
         self.delivered = False
-        self.resumable = codec.resumable
+        self.resumable = codec.resumable and not _rejects_prefill(call)
         self._seen: set[tuple[str, int]] = set()
         self._skip = ""  # whitespace the caller has that the continuation will repeat
         self._usage = _NO_USAGE  # this attempt's

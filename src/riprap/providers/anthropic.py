@@ -24,6 +24,9 @@ SPEND_LIMIT_CODES = frozenset({"enforced_spend_limit_reached", "contract_spend_l
 #: it (the type is plain `invalid_request_error`), so this is the one place riprap reads
 #: a message to decide; the test suite pins it.
 CONTEXT_OVERFLOW_MARKER = "prompt is too long"
+#: How Anthropic words a 400 for an account out of prepaid credit: billing, not a bad
+#: request, so another provider may still answer (and retrying never helps).
+CREDIT_EXHAUSTED_MARKER = "credit balance is too low"
 
 #: `error.type` → kind, for errors that arrive without an error status: an `error` event
 #: inside a 200 stream (the SDK raises it as an APIStatusError with status 200).
@@ -90,13 +93,19 @@ class AnthropicAdapter(SdkAdapter):
         return (code if isinstance(code, str) else None), message
 
     def refine(self, kind: Kind, *, status: int, code: str | None, message: str) -> Kind:
-        """Spend-limit 429s are quota; "prompt is too long" 400s are context overflow."""
+        """Refine a status's kind by the body.
+
+        Spend-limit 429s and out-of-credit 400s are quota; "prompt is too long" 400s are
+        context overflow.
+        """
         if status < 400:  # noqa: PLR2004 - an error event inside a successful stream
             return ERROR_TYPE_KINDS.get(code or "", Kind.SERVER_ERROR)
         if kind is Kind.RATE_LIMITED and code in SPEND_LIMIT_CODES:
             return Kind.QUOTA_EXHAUSTED
         if kind is Kind.INVALID_REQUEST and CONTEXT_OVERFLOW_MARKER in message.lower():
             return Kind.CONTEXT_OVERFLOW
+        if kind is Kind.INVALID_REQUEST and CREDIT_EXHAUSTED_MARKER in message.lower():
+            return Kind.QUOTA_EXHAUSTED
         # A 5xx whose body says overloaded (proxies sometimes rewrite 529) is overload.
         if kind is Kind.SERVER_ERROR and code == "overloaded_error":
             return Kind.OVERLOADED
