@@ -268,7 +268,7 @@ def fleet(
                     sim.base_url,
                     redis_url,
                     calls // processes,
-                    32 // processes,
+                    max(1, 32 // processes),
                     limiter_limits,
                     barrier,
                 ),

@@ -6,12 +6,15 @@ import asyncio
 import threading
 from typing import TYPE_CHECKING, Any
 
+import anthropic
 import pytest
 
 import riprap
+from riprap._outer import UNKNOWN_OVERSHOOT, overshoot
 from riprap.budget import Budget, BudgetExceededError, Budgets
 from riprap.budget._guard import worst_case
-from riprap.context import SlidingWindow
+from riprap.context import SlidingWindow, Summarize
+from riprap.limiter import estimate_tokens
 from riprap.sim import Reply
 from riprap.validate import ContextOverflowError, PromptValidationError, validate_request
 from support import make_client
@@ -21,6 +24,10 @@ if TYPE_CHECKING:
 
 MODELS = {"anthropic": "claude-haiku-4-5-20251001", "openai": "gpt-4o"}
 PROVIDERS = pytest.mark.parametrize("provider", ["anthropic", "openai"])
+
+
+#: A registered model with a 200,000-token window.
+HAIKU = "claude-haiku-4-5-20251001"
 
 
 def call(provider: str, client: Any, **kwargs: Any) -> Any:
@@ -189,3 +196,89 @@ def test_reports_carry_the_cost(sim: Simulator) -> None:
     assert report.usage is not None
     assert report.cost is not None
     assert report.cost > 0
+
+
+OVERSHOOT_CASES = [
+    ("prompt is too long: 210000 tokens > 200000 maximum", 1.05),
+    (
+        (
+            "This model's maximum context length is 128000 tokens. However, your messages "
+            "resulted in 160,000 tokens. Please reduce the length of the messages."
+        ),
+        1.25,
+    ),
+    ("prompt is too long", UNKNOWN_OVERSHOOT),
+]
+
+
+@pytest.mark.parametrize(("message", "factor"), OVERSHOOT_CASES)
+def test_the_overshoot_is_read_from_the_providers_message(message: str, factor: float) -> None:
+    """Both providers' overflow messages name the limit and the count."""
+    assert overshoot(message) == pytest.approx(factor)
+
+
+def _history(turns: int, words: int) -> list[dict[str, str]]:
+    return [
+        {"role": "user" if i % 2 == 0 else "assistant", "content": f"{i} " + "word " * words}
+        for i in range(turns)
+    ]
+
+
+def test_a_refit_cuts_below_what_the_provider_counted(sim: Simulator) -> None:
+    """The estimate fit; the provider counted 25 % over its limit: the resend is cut to match.
+
+    Fitting again to the same budget would send the same prompt and fail the same way.
+    """
+    sim.script(
+        Reply(status=400, message="prompt is too long: 250000 tokens > 200000 maximum"), Reply()
+    )
+    history = _history(31, 2_000)  # ~100k tokens by riprap's estimate: it fits 200k
+    client = riprap.wrap(make_client("anthropic", sim, is_async=False), context=SlidingWindow())
+    client.messages.create(model=HAIKU, max_tokens=1024, messages=history)
+    first, second = (r.body for r in sim.requests)
+    assert isinstance(first, dict)
+    assert isinstance(second, dict)
+    assert first["messages"] == history
+    sent = estimate_tokens(str(first["messages"]))
+    resent = estimate_tokens(str(second["messages"]))
+    assert resent <= sent / 1.25
+    assert second["messages"][-1] == history[-1]
+
+
+def test_a_refit_that_cannot_cut_anything_is_not_sent_again(sim: Simulator) -> None:
+    """One long message and nothing older to drop: the provider's error, after one request."""
+    sim.script(Reply(status=400, message="prompt is too long: 250000 tokens > 200000 maximum"))
+    client = riprap.wrap(make_client("anthropic", sim, is_async=False), context=SlidingWindow())
+    with pytest.raises(anthropic.BadRequestError):
+        client.messages.create(
+            model=HAIKU, max_tokens=1024, messages=[{"role": "user", "content": "word " * 10}]
+        )
+    assert len(sim.requests) == 1
+
+
+def test_an_async_client_fits_with_an_async_summarizer_alone(sim: Simulator) -> None:
+    """`Summarize(asummarize=...)` without a sync one: awaited before the call is sent."""
+    summarized: list[int] = []
+
+    async def asummarize(old: Any) -> str:
+        summarized.append(len(old))
+        return "They talked about words."
+
+    history = _history(41, 7_000)  # ~370k tokens by riprap's estimate: over 200k
+
+    async def go() -> Any:
+        client = riprap.wrap(
+            make_client("anthropic", sim, is_async=True),
+            context=Summarize(asummarize=asummarize),
+        )
+        try:
+            return await client.messages.create(model=HAIKU, max_tokens=1024, messages=history)
+        finally:
+            await client.close()
+
+    asyncio.run(go())
+    assert len(summarized) == 1
+    [request] = sim.requests
+    assert isinstance(request.body, dict)
+    assert len(request.body["messages"]) < len(history)
+    assert "They talked about words." in request.body["system"]  # Anthropic: the system prompt

@@ -9,11 +9,15 @@ async endpoints differ only in awaiting the ledger.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from riprap.budget import Budgets, TokenUsage, ahold, asettle, cost, hold, settle
+from riprap.context import prompt_budget
+from riprap.context._strategy import max_tokens_of
 from riprap.validate import (
     ContextOverflowError,
     InputRules,
@@ -28,7 +32,14 @@ if TYPE_CHECKING:
     from riprap._report import CallReport, Usage
     from riprap.budget._guard import Hold
     from riprap.context import SlidingWindow, Summarize
+    from riprap.models import ModelInfo
     from riprap.validate import CheckedRequest
+
+#: How far over its window a prompt is taken to be when the provider's message gives no
+#: numbers: a quarter, a generous error for a character-count estimate.
+UNKNOWN_OVERSHOOT = 1.25
+#: What the refit keeps below the provider's own numbers, for the estimate's noise.
+REFIT_MARGIN = 0.95
 
 #: The endpoints whose arguments riprap knows how to check, per provider.
 VALIDATED = {
@@ -47,18 +58,53 @@ class Outer:
     #: Applied once when the request's estimate is over the model's window.
     context: SlidingWindow | Summarize | None
 
-    def refit(self, provider: str, kwargs: dict[str, Any]) -> dict[str, Any] | None:
-        """The request fitted to its model's window, after the provider said it is too long.
+    def refit(
+        self, provider: str, kwargs: dict[str, Any], message: str = ""
+    ) -> dict[str, Any] | None:
+        """The request fitted tighter, after the provider said it is too long.
 
-        `None` when no strategy is set or the model is unknown.
+        riprap's estimate had said it fits, so fitting it again to the same budget would
+        send the same prompt: the budget shrinks by the provider's own numbers when its
+        `message` has them ("210344 tokens > 200000 maximum"), by `UNKNOWN_OVERSHOOT`
+        otherwise. `None` when no strategy is set, the model is unknown, or nothing could
+        be cut.
         """
-        if self.context is None:
+        fitting = self._refitting(kwargs, message)
+        if fitting is None:
             return None
-        registry = (self.rules or default_rules()).registry
-        model = registry.find(str(kwargs.get("model")))
+        strategy, model = fitting
+        fitted = strategy.fit(provider, materialize(kwargs), model)
+        return None if fitted.get("messages") == kwargs.get("messages") else fitted
+
+    async def arefit(
+        self, provider: str, kwargs: dict[str, Any], message: str = ""
+    ) -> dict[str, Any] | None:
+        """`refit`, awaiting an async summarizer."""
+        fitting = self._refitting(kwargs, message)
+        if fitting is None:
+            return None
+        strategy, model = fitting
+        fitted = await strategy.afit(provider, materialize(kwargs), model)
+        return None if fitted.get("messages") == kwargs.get("messages") else fitted
+
+    def _refitting(
+        self, kwargs: dict[str, Any], message: str
+    ) -> tuple[SlidingWindow | Summarize, ModelInfo] | None:
+        strategy = self.context
+        if strategy is None:
+            return None
+        model = (self.rules or default_rules()).registry.find(str(kwargs.get("model")))
         if model is None:
             return None
-        return self.context.fit(provider, materialize(kwargs), model)
+        # The prompt as riprap estimated it, scaled to what the provider counted: the
+        # new budget is that estimate shrunk by the provider's overshoot, less a margin.
+        sent = strategy.estimator(list(kwargs.get("messages") or ()), kwargs.get("system"))
+        budget = sent / overshoot(message) * REFIT_MARGIN
+        room = prompt_budget(model, max_tokens_of(kwargs), 0.0)
+        if room <= 0 or budget <= 0:
+            return None
+        headroom = min(max(1.0 - budget / room, strategy.headroom), 0.999)
+        return dataclasses.replace(strategy, headroom=headroom), model
 
     def cost(self, model: str | None, usage: Usage | None) -> float | None:
         """Dollars `usage` cost on `model` at the registry's prices; `None` if unknown."""
@@ -70,15 +116,35 @@ class Outer:
         return cost(info.prices, tokens_of(usage))
 
 
+def overshoot(message: str) -> float:
+    """How many times its limit the prompt was, from the provider's error message.
+
+    Both providers name the two counts: Anthropic "prompt is too long: 210344 tokens >
+    200000 maximum", OpenAI "maximum context length is 128000 tokens. However, your
+    messages resulted in 130563 tokens".
+    """
+    counts = [int(n) for n in re.findall(r"\b\d{4,}\b", message.replace(",", ""))]
+    if len(counts) >= 2 and min(counts) > 0:  # noqa: PLR2004 - the limit and the count
+        return max(max(counts) / min(counts), 1.0)
+    return UNKNOWN_OVERSHOOT
+
+
 class Guard:
     """One call's pass through the outer layers."""
 
     def __init__(
-        self, outer: Outer, provider: str, path: tuple[str, ...], kwargs: dict[str, Any]
+        self,
+        outer: Outer,
+        provider: str,
+        path: tuple[str, ...],
+        kwargs: dict[str, Any],
+        *,
+        fit: bool = True,
     ) -> None:
         """Check the request (fitting it to the window once, if a strategy is set).
 
         Raises `PromptValidationError` naming the field, before anything is sent.
+        `fit=False` raises `ContextOverflowError` instead of fitting (see `acreate`).
         """
         self.outer = outer
         self.kwargs = kwargs
@@ -93,11 +159,26 @@ class Guard:
             self.checked = validate_request(provider, kwargs, rules=outer.rules)
         except ContextOverflowError:
             model = outer.rules.registry.find(str(kwargs.get("model")))
-            if outer.context is None or model is None:
+            if not fit or outer.context is None or model is None:
                 raise
             kwargs = outer.context.fit(provider, kwargs, model)
             self.checked = validate_request(provider, kwargs, rules=outer.rules)
         self.kwargs = kwargs
+
+    @classmethod
+    async def acreate(
+        cls, outer: Outer, provider: str, path: tuple[str, ...], kwargs: dict[str, Any]
+    ) -> Guard:
+        """`Guard(...)` for async callers: a strategy's async summarizer is awaited."""
+        try:
+            return cls(outer, provider, path, kwargs, fit=False)
+        except ContextOverflowError:
+            rules = outer.rules
+            model = None if rules is None else rules.registry.find(str(kwargs.get("model")))
+            if outer.context is None or model is None:
+                raise
+            fitted = await outer.context.afit(provider, materialize(kwargs), model)
+            return cls(outer, provider, path, fitted, fit=False)
 
     @property
     def held(self) -> Hold | None:

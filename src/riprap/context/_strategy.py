@@ -50,7 +50,7 @@ def prompt_budget(model: ModelInfo, max_tokens: int | None, headroom: float) -> 
     return max(0, math.floor(room * (1 - headroom)))
 
 
-def _max_tokens(kwargs: Mapping[str, Any]) -> int | None:
+def max_tokens_of(kwargs: Mapping[str, Any]) -> int | None:
     for key in ("max_tokens", "max_completion_tokens"):
         value = kwargs.get(key)
         if isinstance(value, int) and not isinstance(value, bool):
@@ -84,7 +84,7 @@ class SlidingWindow:
 
     def fit(self, provider: str, kwargs: Mapping[str, Any], model: ModelInfo) -> dict[str, Any]:
         """The arguments with `messages` cut to the window."""
-        budget = prompt_budget(model, _max_tokens(kwargs), self.headroom)
+        budget = prompt_budget(model, max_tokens_of(kwargs), self.headroom)
         system = kwargs.get("system")
         messages = sliding_window(
             list(kwargs.get("messages") or ()),
@@ -121,7 +121,7 @@ class Summarize:
         _fraction("Summarize", "headroom", self.headroom, closed=False)
 
     def _keep(self, kwargs: Mapping[str, Any], model: ModelInfo) -> int:
-        budget = prompt_budget(model, _max_tokens(kwargs), self.headroom)
+        budget = prompt_budget(model, max_tokens_of(kwargs), self.headroom)
         return math.floor(budget * self.keep_fraction)
 
     def fit(self, provider: str, kwargs: Mapping[str, Any], model: ModelInfo) -> dict[str, Any]:
