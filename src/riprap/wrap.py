@@ -58,7 +58,7 @@ def wrap(
     rules: InputRules | None = None,
     budgets: Budgets | None = None,
     context: SlidingWindow | Summarize | None = None,
-    breaker: Breaker | Breakers | None = None,
+    breaker: Breaker | Breakers | Literal[False] | None = None,
     fallbacks: Sequence[str | Target] = (),
     fallback_on_not_found: bool = False,
     degrade: Callable[[Degraded], Any] | None = None,
@@ -77,11 +77,14 @@ def wrap(
     worst-case cost held against `budgets`. `clock` and `random` are for tests
     (`riprap.testing.FakeClock`). Wrapping a wrapped client wraps the SDK client once.
 
-    `breaker` turns on a circuit breaker per target (provider, model, endpoint), off by
-    default in this version: a `riprap.Breaker` policy (state in this process's memory),
-    or a `riprap.breaker.Breakers` registry (to share it, or keep it in Redis). An open
-    circuit raises `CircuitOpenError` at once, sending nothing. Plain calls only: a
-    stream does not consult the breaker yet.
+    `breaker` is a circuit breaker per target (provider, model, endpoint): a
+    `riprap.Breaker` policy (state in this process's memory), or a
+    `riprap.breaker.Breakers` registry (to share it, or keep it in Redis). An open
+    circuit raises `CircuitOpenError` at once, sending nothing, and a chain moves on to
+    its next target. By default (`None`) it is on, with `riprap.Breaker()`, when there
+    are `fallbacks` (somewhere to send calls while a target is down) and off otherwise
+    (without one, failing fast would fail calls that retries could still finish);
+    `False` turns it off. Plain calls only: a stream does not consult the breaker yet.
 
     `fallbacks` are tried in order after the call's own `model`: a `str` is another
     model of this client, a `riprap.Target(client=..., model=...)` a model on another
@@ -94,7 +97,8 @@ def wrap(
     request, authentication). When every target failed, `degrade` (if given) is called
     with a `riprap.Degraded` and its return value is the call's (the report says
     `degraded`); without it `riprap.AllTargetsFailedError` holds each target's error.
-    Streams use the primary only in this version.
+    A stream moves on only while nothing has reached the caller; another provider's
+    stream events are translated to this SDK's types.
 
     Every attempt first waits for room under the scope's rate limits (provider, model,
     API key): requests, input tokens (estimated) and output tokens (`max_tokens`) per
@@ -134,7 +138,7 @@ def wrap(
         # Jitter needs spread, not secrecy.
         random=_random.Random().random if random is None else random,  # noqa: S311
         budget=None if retry.budget is None else RetryBudgetState(retry.budget),
-        breakers=_breakers(breaker, clock),
+        breakers=_breakers(breaker, clock, has_fallbacks=chain is not None and bool(chain.targets)),
         chain=chain,
         limiter=_limiter(limits, limiter, clock),
     )
@@ -142,7 +146,14 @@ def wrap(
     return Wrapped(raw.with_options(max_retries=0), raw, binding)  # type: ignore[return-value]
 
 
-def _breakers(breaker: Breaker | Breakers | None, clock: Clock) -> Breakers | None:
+def _breakers(
+    breaker: Breaker | Breakers | Literal[False] | None, clock: Clock, *, has_fallbacks: bool
+) -> Breakers | None:
+    if breaker is False:
+        return None
+    if breaker is None:
+        # On where it can only help: a chain has a next target for calls it refuses.
+        breaker = Breaker() if has_fallbacks else None
     if breaker is None or isinstance(breaker, Breakers):
         return breaker
     if not isinstance(breaker, Breaker):
