@@ -148,10 +148,10 @@ def test_without_the_sim_extra_only_the_fixture_errors(tmp_path: Path) -> None:
 
 
 def test_loading_the_plugin_imports_no_simulator_or_sdk() -> None:
-    """Importing the plugin (as pytest does at startup) leaves the simulator and h11 alone."""
+    """Importing the plugin (as pytest does at startup) imports nothing of riprap's."""
     code = (
-        "import sys, riprap.pytest_plugin\n"
-        "heavy = [m for m in ('riprap.sim', 'h11', 'anthropic', 'openai') if m in sys.modules]\n"
+        "import sys, _riprap_pytestplugin\n"
+        "heavy = [m for m in ('riprap', 'h11', 'anthropic', 'openai') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )
     done = subprocess.run(  # noqa: S603 -- our own interpreter
@@ -165,4 +165,4 @@ def test_the_entry_point_names_the_plugin() -> None:
     from importlib.metadata import entry_points  # noqa: PLC0415
 
     (point,) = entry_points(group="pytest11", name="riprap")
-    assert point.value == "riprap.pytest_plugin"
+    assert point.value == "_riprap_pytestplugin"

@@ -22,8 +22,8 @@ Example::
 
 The simulator needs the ``sim`` extra (``pip install 'riprap[sim]'``); without it a test
 that asks for the fixture errors with that hint, and every other test is untouched. This
-module imports nothing from riprap's simulator until a test asks for the fixture, so a
-project that never uses it pays nothing at collection.
+module lives outside the riprap package and imports nothing of riprap's until a test
+asks for the fixture, so a project that never uses it pays nothing at pytest's start.
 """
 
 from __future__ import annotations
