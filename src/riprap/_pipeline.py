@@ -17,22 +17,40 @@ from typing import TYPE_CHECKING, Any
 
 from riprap._call import LAST_REPORT, CallState, Engine
 from riprap._fallback import Hop, Leg, Tried, crossing
+from riprap._fallback_stream import AsyncChainStream, ChainStream, Opened
 from riprap._kinds import Kind
 from riprap._loop import run_async, run_sync
 from riprap._outer import VALIDATED, Guard
 from riprap._report import Usage
 from riprap._result import Result
 from riprap._stream import AsyncStream, Stream, StreamState
-from riprap.budget import TokenUsage
+from riprap.budget import BudgetExceededError, TokenUsage
+from riprap.decide import MIN_ATTEMPT_SECONDS
 from riprap.errors import report_of
 from riprap.observe import FallbackUsed
+from riprap.observe._operation import (
+    Operation,
+    Reasks,
+    budget_observed,
+    current_operation_id,
+    joined,
+)
 from riprap.translate import Unsupported
-from riprap.validate import Expect, Expected, default_rules, expect_async, expect_sync
+from riprap.validate import (
+    ContextOverflowError,
+    Expect,
+    Expected,
+    PromptValidationError,
+    default_rules,
+    expect_async,
+    expect_sync,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Iterator, Mapping
 
     from riprap._fallback import Crossing, Target
+    from riprap._fallback_stream import Translator
     from riprap.providers._streams import StreamCodec
 
 
@@ -44,6 +62,61 @@ class _Step:
     args: tuple[Any, ...]
     kwargs: dict[str, Any]
     back: Callable[[Any], Any]
+    #: A new translator of the target's stream events; `None`: the caller's provider.
+    events: Callable[[], Translator] | None
+
+    def opened(self, stream: Any) -> Opened:
+        """The target's open `stream`, as the chain's stream reads it."""
+        codec = self.pipeline.engine.adapter.stream_codec
+        assert codec is not None  # noqa: S101 - only providers with a codec open streams
+        translator = None if self.events is None else self.events()
+        return Opened(stream, translator, lambda event: codec.key(event) is None)
+
+
+class _Walk:
+    """One call's way along its chain: the target now, what failed, what was skipped."""
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        hops: tuple[Hop, ...],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> None:
+        self.pipeline = pipeline
+        self.hops = hops
+        self.args = args
+        self.kwargs = kwargs
+        self.tried = Tried(pipeline.engine.adapter.name, ".".join(pipeline.path), kwargs)
+        self.leg = Leg()
+        self.hop: Hop = hops[0]
+        self.following: Hop | None = None
+        self._steps = self._walk()
+
+    def __iter__(self) -> Iterator[_Step]:
+        """The targets to call, in order; one iterator, so a stream can resume the walk."""
+        return self._steps
+
+    def _walk(self) -> Iterator[_Step]:
+        hops, pipeline = self.hops, self.pipeline
+        for index, hop in enumerate(hops):
+            self.hop = hop
+            self.following = hops[index + 1] if index + 1 < len(hops) else None
+            step = self._step(hop)
+            if isinstance(step, str):
+                pipeline._skipped(self.tried, hop, self.following, step)  # noqa: SLF001
+                continue
+            # Give up on a target early only for one that would really be called.
+            later = hops[index + 1 :]
+            self.leg.can_move_on = any(not isinstance(self._step(h), str) for h in later)
+            yield step
+
+    def _step(self, hop: Hop) -> _Step | str:
+        return self.pipeline._step(hop, self.args, self.kwargs, self.tried, self.leg)  # noqa: SLF001
+
+    def failed(self, error: Exception) -> None:
+        """The target now failed with `error`: record it and go on, or raise."""
+        self.pipeline._failed(self.tried, self.hop, self.following, error)  # noqa: SLF001
 
 
 def _same(value: Any) -> Any:
@@ -79,14 +152,15 @@ class Pipeline:
         try:
             if self.expect is not None:
                 provider = self.engine.adapter.name
+                asks = Reasks(self.engine, self.expect)  # reports each re-ask
                 got = expect_sync(
-                    lambda **kw: self._chained_sync(args, kw),
+                    lambda **kw: self._logical_sync(args, asks(kw)),
                     kwargs,
                     self.expect,
                     provider=provider,
                 )
                 return self._priced(got, kwargs)
-            value = self._chained_sync(args, kwargs)
+            value = self._logical_sync(args, kwargs)
         except Exception as error:
             if self.as_result:
                 return _result_of_error(error)
@@ -98,14 +172,15 @@ class Pipeline:
         try:
             if self.expect is not None:
                 provider = self.engine.adapter.name
+                asks = Reasks(self.engine, self.expect)  # reports each re-ask
                 got = await expect_async(
-                    lambda **kw: self._chained_async(args, kw),
+                    lambda **kw: self._logical_async(args, asks(kw)),
                     kwargs,
                     self.expect,
                     provider=provider,
                 )
                 return self._priced(got, kwargs)
-            value = await self._chained_async(args, kwargs)
+            value = await self._logical_async(args, kwargs)
         except Exception as error:
             if self.as_result:
                 return _result_of_error(error)
@@ -126,61 +201,96 @@ class Pipeline:
         price = self.engine.outer.cost(model if isinstance(model, str) else None, usage)
         return dataclasses.replace(got, cost=price)
 
+    # -- one logical call: a chain's targets are reported as the one call the user made --
+
+    def _logical_sync(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if kwargs.get("stream") is True or self._hops(kwargs) is None:
+            return self._chained_sync(args, kwargs)
+        with Operation(self.engine, kwargs) as operation:
+            return operation.served(self._chained_sync(args, kwargs))
+
+    async def _logical_async(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if kwargs.get("stream") is True or self._hops(kwargs) is None:
+            return await self._chained_async(args, kwargs)
+        with Operation(self.engine, kwargs) as operation:
+            return operation.served(await self._chained_async(args, kwargs))
+
     # -- the fallback chain: each target in turn, under one deadline -----------------
 
     def _chained_sync(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         hops = self._hops(kwargs)
         if hops is None:
             return self._fitted_sync(args, kwargs)
-        tried, leg = self._tried(kwargs), Leg()
-        for index, hop in enumerate(hops):
-            following = hops[index + 1] if index + 1 < len(hops) else None
-            leg.can_move_on = following is not None
-            step = self._step(hop, args, kwargs, tried, leg)
-            if isinstance(step, str):
-                self._skipped(tried, hop, following, step)
-                continue
+        walk = _Walk(self, hops, args, kwargs)
+        if kwargs.get("stream") is True:
+            return ChainStream(self._open_sync(walk), lambda error: self._next_sync(walk, error))
+        for step in walk:
             try:
-                value = step.pipeline._fitted_sync(step.args, step.kwargs, leg)  # noqa: SLF001
+                value = step.pipeline._fitted_sync(step.args, step.kwargs, walk.leg)  # noqa: SLF001
                 return step.back(value)
             except Exception as error:  # noqa: BLE001 - judged by kind; what may not move on is raised
-                self._failed(tried, hop, following, error)
-        value = self._out_of_targets(tried)
-        self._mark_degraded(tried)
+                walk.failed(error)
+        value = self._out_of_targets(walk.tried)
+        self._mark_degraded(walk.tried)
         return value
 
     async def _chained_async(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         hops = self._hops(kwargs)
         if hops is None:
             return await self._fitted_async(args, kwargs)
-        tried, leg = self._tried(kwargs), Leg()
-        for index, hop in enumerate(hops):
-            following = hops[index + 1] if index + 1 < len(hops) else None
-            leg.can_move_on = following is not None
-            step = self._step(hop, args, kwargs, tried, leg)
-            if isinstance(step, str):
-                self._skipped(tried, hop, following, step)
-                continue
+        walk = _Walk(self, hops, args, kwargs)
+        if kwargs.get("stream") is True:
+            opened = await self._open_async(walk)
+            return AsyncChainStream(opened, lambda error: self._next_async(walk, error))
+        for step in walk:
             try:
-                value = await step.pipeline._fitted_async(step.args, step.kwargs, leg)  # noqa: SLF001
+                value = await step.pipeline._fitted_async(step.args, step.kwargs, walk.leg)  # noqa: SLF001
                 return step.back(value)
             except Exception as error:  # noqa: BLE001 - judged by kind; what may not move on is raised
-                self._failed(tried, hop, following, error)
-        value = self._out_of_targets(tried)
+                walk.failed(error)
+        value = self._out_of_targets(walk.tried)
         if inspect.isawaitable(value):
             value = await value
-        self._mark_degraded(tried)
+        self._mark_degraded(walk.tried)
         return value
 
-    def _tried(self, kwargs: Mapping[str, Any]) -> Tried:
-        return Tried(self.engine.adapter.name, ".".join(self.path), kwargs)
+    def _open_sync(self, walk: _Walk) -> Opened:
+        """The next target's stream, open; raises when no target is left."""
+        for step in walk:
+            try:
+                stream = step.pipeline._fitted_sync(step.args, step.kwargs, walk.leg)  # noqa: SLF001
+            except Exception as error:  # noqa: BLE001 - judged by kind; what may not move on is raised
+                walk.failed(error)
+                continue
+            return step.opened(stream)
+        raise walk.tried.error()  # a stream has no degraded answer: it could not be iterated
+
+    def _next_sync(self, walk: _Walk, error: Exception) -> Opened:
+        walk.failed(error)
+        return self._open_sync(walk)
+
+    async def _open_async(self, walk: _Walk) -> Opened:
+        """`_open_sync`, awaited."""
+        for step in walk:
+            try:
+                stream = await step.pipeline._fitted_async(step.args, step.kwargs, walk.leg)  # noqa: SLF001
+            except Exception as error:  # noqa: BLE001 - judged by kind; what may not move on is raised
+                walk.failed(error)
+                continue
+            return step.opened(stream)
+        raise walk.tried.error()
+
+    async def _next_async(self, walk: _Walk, error: Exception) -> Opened:
+        walk.failed(error)
+        return await self._open_async(walk)
 
     def _hops(self, kwargs: Mapping[str, Any]) -> tuple[Hop, ...] | None:
         chain = self.engine.chain
-        # Streams use the primary only in this version: a stream's failure can come after
-        # text reached the caller, where another model cannot take over. Only the chat
-        # endpoints fall back: another model's token count or embedding is another answer.
-        if chain is None or kwargs.get("stream") is True or self.path not in CHAT_PATHS:
+        # Only the chat endpoints fall back: another model's token count or embedding is
+        # another answer. A stream has no degraded answer, so it needs a fallback target.
+        if chain is None or self.path not in CHAT_PATHS:
+            return None
+        if kwargs.get("stream") is True and not chain.targets:
             return None
         model = kwargs.get("model")
         # `wrap` makes no chain without fallbacks or a degrade handler, so there is
@@ -196,14 +306,16 @@ class Pipeline:
         leg: Leg,
     ) -> _Step | str:
         """How to call `hop` now, or why it is skipped."""
-        if leg.deadline_at is not None and self.engine.clock.now() >= leg.deadline_at:
-            return "the deadline is spent"
+        if leg.deadline_at is not None:
+            left = leg.deadline_at - self.engine.clock.now()
+            if left < MIN_ATTEMPT_SECONDS:  # an attempt could only time out
+                return f"{max(left, 0.0):.3g}s of the deadline left"
         why = tried.skip_reason(self._window(hop.model))
         if why is not None:
             return why
         if hop.target is None:
             same = kwargs if hop.model == kwargs.get("model") else {**kwargs, "model": hop.model}
-            return _Step(self, args, same, _same)
+            return _Step(self, args, same, _same, None)
         route = self._route(hop.target)
         if isinstance(route, Unsupported):
             return route.reason
@@ -211,7 +323,8 @@ class Pipeline:
         request = cross.request(kwargs)
         if isinstance(request, Unsupported):
             return request.reason
-        return _Step(pipeline, (), request, cross.response)
+        events = None if cross.events is None else functools.partial(cross.events, kwargs)
+        return _Step(pipeline, (), request, cross.response, events)
 
     def _route(self, target: Target) -> tuple[Pipeline, Crossing] | Unsupported:
         route = self.routes.get(id(target))
@@ -247,6 +360,15 @@ class Pipeline:
     def _failed(self, tried: Tried, hop: Hop, following: Hop | None, error: Exception) -> None:
         chain = self.engine.chain
         assert chain is not None  # noqa: S101 - only a chain has hops
+        if (
+            tried.failures
+            and isinstance(error, PromptValidationError | BudgetExceededError)
+            and not isinstance(error, ContextOverflowError)  # that one goes to a larger window
+        ):
+            # riprap refused a fallback's request before sending it (over its output limit,
+            # over budget): that target is skipped, the chain goes on.
+            self._skipped(tried, hop, following, f"{type(error).__name__}: {error}")
+            return
         window = self._window(hop.model)
         reason = tried.failed(error, window, on_not_found=chain.fallback_on_not_found)
         if reason is None and not tried.failures:
@@ -266,6 +388,7 @@ class Pipeline:
         engine.emit(
             FallbackUsed(
                 call_id="" if report is None else report.call_id,
+                operation_id=current_operation_id() or "",
                 provider=hop.label.partition(":")[0],
                 model=hop.model,
                 time=engine.clock.wall(),
@@ -306,20 +429,28 @@ class Pipeline:
         try:
             return await self._once_async(args, kwargs, leg)
         except Exception as error:
-            again = self._refit(error, kwargs)
+            again = (
+                await self.engine.outer.arefit(self.engine.adapter.name, kwargs, str(error))
+                if self._overflowed(error)
+                else None
+            )
             if again is None:
                 raise
             return await self._once_async(args, again, leg)
 
     def _refit(self, error: Exception, kwargs: dict[str, Any]) -> dict[str, Any] | None:
-        # riprap's estimate thought the prompt fit and the provider disagreed: fit it with
-        # the client's context strategy, once, if it has one.
+        # riprap's estimate thought the prompt fit and the provider disagreed: fit it
+        # tighter with the client's context strategy, once, if it has one.
+        if not self._overflowed(error):
+            return None
+        return self.engine.outer.refit(self.engine.adapter.name, kwargs, str(error))
+
+    @staticmethod
+    def _overflowed(error: Exception) -> bool:
         report = report_of(error)
         if report is None or not report.attempts:
-            return None
-        if report.attempts[-1].kind is not Kind.CONTEXT_OVERFLOW:
-            return None
-        return self.engine.outer.refit(self.engine.adapter.name, kwargs)
+            return False
+        return report.attempts[-1].kind is Kind.CONTEXT_OVERFLOW
 
     # -- one request through the outer layers and the retry loop ----------------------
 
@@ -331,7 +462,9 @@ class Pipeline:
             endpoint=".".join(self.path),
             deadline_at=None if leg is None else leg.deadline_at,
             can_move_on=leg is not None and leg.can_move_on,
+            operation_id=None if leg is None else current_operation_id(),
         )
+        joined(call)  # a fallback chain's target: the chain reports the logical call
         if leg is not None and leg.deadline_at is None:
             leg.deadline_at = call.deadline_at  # the primary's deadline is the chain's
         return call
@@ -341,6 +474,7 @@ class Pipeline:
         guard.hold()
         try:  # from here every way out settles the hold: success, failure, cancellation
             call = self._call_state(guard.kwargs, leg)
+            budget_observed(call, guard)
             codec = self._stream_codec(call)
             if codec is not None:
                 call.on_end = guard.settle_at_end  # the stream settles when it ends
@@ -360,10 +494,11 @@ class Pipeline:
     async def _once_async(
         self, args: tuple[Any, ...], kwargs: dict[str, Any], leg: Leg | None
     ) -> Any:
-        guard = Guard(self.engine.outer, self.engine.adapter.name, self.path, kwargs)
+        guard = await Guard.acreate(self.engine.outer, self.engine.adapter.name, self.path, kwargs)
         await guard.ahold()
         try:  # from here every way out settles the hold: success, failure, cancellation
             call = self._call_state(guard.kwargs, leg)
+            budget_observed(call, guard)
             codec = self._stream_codec(call)
             if codec is not None:
                 call.on_end = guard.settle_at_end  # the stream settles when it ends
