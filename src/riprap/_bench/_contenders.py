@@ -47,12 +47,16 @@ class Setup:
         base_url: The simulator's address.
         model: The model every call of the workload asks.
         seed: Seeds the contender's own jitter, where it takes a generator.
+        run: Unique to this run: part of the API key, so that nothing kept per key in
+            the process (riprap's limiter learns limits per provider, model and key)
+            carries over from one run to the next, as the simulator does not.
     """
 
     provider: Provider
     base_url: str
     model: str
     seed: int
+    run: str
 
 
 class Session(Protocol):
@@ -114,7 +118,7 @@ def _riprap(setup: Setup) -> Session:
     # The client as a user has it (default retries: riprap drives its own copy with
     # none); the seeded jitter source only makes runs repeatable, the policy is default.
     client = async_client(
-        setup.provider, setup.base_url, max_retries=SDK_DEFAULT_RETRIES, key="riprap"
+        setup.provider, setup.base_url, max_retries=SDK_DEFAULT_RETRIES, key=setup.run
     )
     wrapped = riprap.wrap(client, random=random.Random(setup.seed).random)  # noqa: S311 - jitter
     return _SdkSession(wrapped, setup.provider)
@@ -124,7 +128,7 @@ def _riprap_fallback(setup: Setup) -> Session:
     import riprap  # noqa: PLC0415 - kept out of `riprap --help`'s imports
 
     client = async_client(
-        setup.provider, setup.base_url, max_retries=SDK_DEFAULT_RETRIES, key="riprap-fallback"
+        setup.provider, setup.base_url, max_retries=SDK_DEFAULT_RETRIES, key=setup.run
     )
     wrapped = riprap.wrap(
         client,
@@ -137,13 +141,13 @@ def _riprap_fallback(setup: Setup) -> Session:
 def _sdk(setup: Setup) -> Session:
     # The SDK's jitter reads the global `random`, seeded by the runner.
     client = async_client(
-        setup.provider, setup.base_url, max_retries=SDK_DEFAULT_RETRIES, key="sdk"
+        setup.provider, setup.base_url, max_retries=SDK_DEFAULT_RETRIES, key=setup.run
     )
     return _SdkSession(client, setup.provider)
 
 
 def _sdk_no_retries(setup: Setup) -> Session:
-    client = async_client(setup.provider, setup.base_url, max_retries=0, key="sdk-no-retries")
+    client = async_client(setup.provider, setup.base_url, max_retries=0, key=setup.run)
     return _SdkSession(client, setup.provider)
 
 
@@ -154,9 +158,7 @@ class _TenacitySession:
         import tenacity  # noqa: PLC0415 - optional
 
         provider = setup.provider
-        self._client = client = async_client(
-            provider, setup.base_url, max_retries=0, key="tenacity"
-        )
+        self._client = client = async_client(provider, setup.base_url, max_retries=0, key=setup.run)
 
         @tenacity.retry(
             wait=tenacity.wait_random_exponential(min=TENACITY_MIN_WAIT, max=TENACITY_MAX_WAIT),
@@ -190,7 +192,7 @@ class _LiteLLMSession:
         params = {
             "model": f"{setup.provider}/{setup.model}",
             "api_base": base if setup.provider == "anthropic" else f"{base}/v1",
-            "api_key": f"{FAKE_KEY}-litellm",
+            "api_key": f"{FAKE_KEY}-{setup.run}",
         }
         self._router = litellm.Router(
             model_list=[{"model_name": "bench", "litellm_params": params}]

@@ -16,6 +16,7 @@ A quick run (a smoke test) runs everything at once.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 import sys
 import time
@@ -39,6 +40,9 @@ if TYPE_CHECKING:
     from riprap.sim import Outage, Scenario
 
 T = TypeVar("T")
+
+#: Numbers the runs of a process, for their API keys (see `Setup.run`).
+_RUNS = itertools.count(1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +98,10 @@ class _Arena:
         self.sim.start()
         try:
             model = plan.workload.model
-            setup = Setup(provider=provider, base_url=self.sim.base_url, model=model, seed=seed)
+            setup = Setup(
+                provider=provider, base_url=self.sim.base_url, model=model, seed=seed,
+                run=f"{contender.key}-{next(_RUNS)}",
+            )  # fmt: skip
             self.session = contender.opens(setup)
         except BaseException:
             self.sim.close()
@@ -191,7 +198,10 @@ async def warm_up(contenders: Sequence[Contender], provider: Provider) -> dict[s
 
     with Simulator() as sim:
         for contender in contenders:
-            setup = Setup(provider=provider, base_url=sim.base_url, model=MODELS[provider], seed=0)
+            setup = Setup(
+                provider=provider, base_url=sim.base_url, model=MODELS[provider], seed=0,
+                run=f"{contender.key}-warm-up",
+            )  # fmt: skip
             try:
                 session = contender.opens(setup)
                 try:

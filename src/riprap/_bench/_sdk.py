@@ -20,8 +20,8 @@ MODELS: Final[dict[str, str]] = {
     "openai": "gpt-4o-mini",
 }
 
-#: A key that is obviously not one; the simulator listens on loopback only. Each
-#: contender appends its own name, so no state kept per key (a limiter's) is shared.
+#: A key that is obviously not one; the simulator listens on loopback only. Each run
+#: appends its own name, so no state kept per key (a limiter's) is shared between runs.
 FAKE_KEY: Final = "sk-bench"
 
 
@@ -77,7 +77,7 @@ def provider_of(model: str) -> Provider:
 
 
 def async_client(provider: Provider, base_url: str, *, max_retries: int, key: str) -> Any:
-    """An async SDK client of `provider` on the simulator at `base_url`, as contender `key`."""
+    """An async SDK client of `provider` on the simulator at `base_url`, for run `key`."""
     sdk = import_sdk(provider)
     api_key = f"{FAKE_KEY}-{key}"
     if provider == "anthropic":
