@@ -175,18 +175,30 @@ def bench_kill(items: int, trials: int) -> None:
             process.send_signal(signal.SIGKILL)
             process.wait()
             out = work / "out.jsonl"
-            before = len(out.read_text().splitlines()) if out.exists() else 0
+            written = (
+                {json.loads(ln)["line"] - 1 for ln in out.read_text().splitlines()}
+                if out.exists()
+                else set()
+            )
+            before = len(written)
             status, _, _, tail = run(cmd)
             ok, _ = once(out, items)
             again, close = resent(sim.requests, killed)
+            recorded_again = len({item_of(r) for r in sim.requests if r.time > killed} & written)
         print(
             f"   trial {trial + 1}: killed at {at:.2f}s with {before} lines written; resume "
-            f"exit {status}; every id once: {ok}; items whose 200 had been delivered before "
+            f"exit {status}; every id once: {ok}; items with a line before the kill sent "
+            f"again: {recorded_again}; items whose 200 had been delivered before "
             f"the kill and were sent again: {again} ({close} of them delivered < 20 ms "
             "before the kill)"
         )
         if status != 0:
             print(tail)
+
+
+def item_of(record: Any) -> int:
+    """The item number a recorded request was for ("item 17" → 17)."""
+    return int(record.body["messages"][0]["content"].split()[1])
 
 
 def resent(records: tuple[Any, ...], killed: float) -> tuple[int, int]:
