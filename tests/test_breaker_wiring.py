@@ -202,3 +202,50 @@ def test_breaker_is_on_by_default_when_there_are_fallbacks(
     )
     assert to_primary == (riprap.Breaker().consecutive_failures if breaker is None else 15)
     assert len(sim.requests) == to_primary + 15
+
+
+def _stream_four_times(sim: Simulator, *, is_async: bool, **options: Any) -> list[Exception]:
+    """Open four streams one after another; what each raised."""
+
+    async def run_async() -> list[Exception]:
+        client = riprap.wrap(make_client("anthropic", sim, is_async=True), **options)
+        errors: list[Exception] = []
+        try:
+            for _ in range(4):
+                try:
+                    async for _event in await create("anthropic", client, stream=True):
+                        pass
+                except Exception as error:  # noqa: BLE001 - the caller sorts them
+                    errors.append(error)
+        finally:
+            await client.close()
+        return errors
+
+    if is_async:
+        return asyncio.run(run_async())
+    client = riprap.wrap(make_client("anthropic", sim, is_async=False), **options)
+    errors: list[Exception] = []
+    for _ in range(4):
+        try:
+            for _event in create("anthropic", client, stream=True):
+                pass
+        except Exception as error:  # noqa: BLE001 - the caller sorts them
+            errors.append(error)
+    return errors
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+def test_streams_trip_and_respect_the_breaker(
+    sim: Simulator, clock: FakeClock, *, is_async: bool
+) -> None:
+    """Failed streams count against the target; an open circuit refuses a stream unsent."""
+    sim.outages = [Outage(start=0, faults={529: 1.0})]
+    log = EventLog()
+    errors = _stream_four_times(
+        sim, is_async=is_async, breaker=TRIP, retry=ONCE, clock=clock, hooks=[log], validate=False
+    )
+    assert [isinstance(e, anthropic.APIStatusError) for e in errors] == [True] * 3 + [False]
+    assert isinstance(errors[3], riprap.CircuitOpenError)
+    assert len(sim.requests) == 3
+    [opened] = log.of(riprap.BreakerChanged)
+    assert opened.current is State.OPEN

@@ -17,17 +17,20 @@ if TYPE_CHECKING:
     from riprap._call import CallState
 
 
-def _allow(call: CallState) -> None:
+def allow(call: CallState) -> None:
+    """Ask the breaker (if any) before an attempt; an open circuit ends the call."""
     if call.breaker is not None:
         call.admitted(call.breaker.allow())
 
 
-async def _aallow(call: CallState) -> None:
+async def aallow(call: CallState) -> None:
+    """`allow`, awaitable."""
     if call.breaker is not None:
         call.admitted(await call.breaker.aallow())
 
 
-def _tell(call: CallState) -> None:
+def tell(call: CallState) -> None:
+    """Tell the limiter and the breaker how the attempt that just ended went."""
     settle(call)
     verdict = call.verdict()
     if verdict is not None:
@@ -39,7 +42,8 @@ def _tell(call: CallState) -> None:
         )
 
 
-async def _atell(call: CallState) -> None:
+async def atell(call: CallState) -> None:
+    """`tell`, awaitable."""
     await asettle(call)
     verdict = call.verdict()
     if verdict is not None:
@@ -57,24 +61,24 @@ def run_sync(
     """Call `fn` under the call's policy, blocking the thread between attempts."""
     try:
         while True:
-            _allow(call)
+            allow(call)
             reserve(call)
             attempt_kwargs = call.begin(kwargs)
             try:
                 value = call.checked(fn(*args, **attempt_kwargs))
             except Exception as error:  # noqa: BLE001 - classified; what is not ours is re-raised
                 outcome = call.failed(error)
-                _tell(call)
+                tell(call)
                 if isinstance(outcome, BaseException):
                     raise outcome  # noqa: B904 - `error` itself, or a riprap error caused by it
                 call.engine.clock.sleep(outcome)
                 continue
             value = call.succeeded(value)
-            _tell(call)
+            tell(call)
             return value
     except BaseException:
         call.abandoned()
-        _tell(call)  # an interrupted attempt frees its probe slot and its reservation
+        tell(call)  # an interrupted attempt frees its probe slot and its reservation
         raise
 
 
@@ -87,22 +91,22 @@ async def run_async(
     """Await `fn` under the call's policy, suspending the task between attempts."""
     try:
         while True:
-            await _aallow(call)
+            await aallow(call)
             await areserve(call)
             attempt_kwargs = call.begin(kwargs)
             try:
                 value = call.checked(await fn(*args, **attempt_kwargs))
             except Exception as error:  # noqa: BLE001 - classified; what is not ours is re-raised
                 outcome = call.failed(error)
-                await _atell(call)
+                await atell(call)
                 if isinstance(outcome, BaseException):
                     raise outcome  # noqa: B904 - `error` itself, or a riprap error caused by it
                 await call.engine.clock.asleep(outcome)
                 continue
             value = call.succeeded(value)
-            await _atell(call)
+            await atell(call)
             return value
     except BaseException:
         call.abandoned()
-        await _atell(call)  # an interrupted attempt frees its probe slot
+        await atell(call)  # an interrupted attempt frees its probe slot
         raise

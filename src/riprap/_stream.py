@@ -20,7 +20,8 @@ import contextlib
 import time
 from typing import TYPE_CHECKING, Any, Self
 
-from riprap._limit import areserve, asettle, reserve, settle
+from riprap._limit import areserve, reserve
+from riprap._loop import aallow, allow, atell, tell
 from riprap._report import Usage
 from riprap._watchdog import WATCHDOG, socket_of
 from riprap.errors import StreamInterruptedError, StreamStalledError
@@ -247,12 +248,17 @@ class Stream:
     def _connect(self) -> None:
         state = self._state
         while True:
-            reserve(state.call)
+            allow(state.call)
+            try:
+                reserve(state.call)
+            except BaseException:
+                tell(state.call)  # the breaker's probe slot goes back
+                raise
             try:
                 self._current = self._open(*self._args, **state.attempt_kwargs())
             except Exception as error:  # noqa: BLE001 - classified; what is not ours is re-raised
                 outcome = state.failed(error)
-                settle(state.call)
+                tell(state.call)
                 if isinstance(outcome, BaseException):
                     raise outcome  # noqa: B904 - `error` itself, or a riprap error caused by it
                 state.call.engine.clock.sleep(outcome)
@@ -275,18 +281,18 @@ class Stream:
                 except Exception as error:  # noqa: BLE001 - classified; what is not ours is re-raised
                     self._discard()
                     outcome = state.failed(error)
-                    settle(state.call)
+                    tell(state.call)
                     if isinstance(outcome, BaseException):
                         raise outcome  # noqa: B904 - `error` itself, or a riprap error caused by it
                     state.call.engine.clock.sleep(outcome)
                     self._connect()
                     continue
                 state.succeeded()
-                settle(state.call)
+                tell(state.call)
                 return
         finally:
             state.closed()  # closed early or dropped: the books are settled all the same
-            settle(state.call)
+            tell(state.call)
 
     def _discard(self) -> None:
         current, self._current = self._current, None
@@ -310,7 +316,7 @@ class Stream:
         """Stop reading and release the connection."""
         self._iterator.close()
         self._state.closed()  # also when the iterator never started
-        settle(self._state.call)
+        tell(self._state.call)
         self._discard()
 
     def __enter__(self) -> Self:
@@ -345,12 +351,17 @@ class AsyncStream:
     async def _connect(self) -> None:
         state = self._state
         while True:
-            await areserve(state.call)
+            await aallow(state.call)
+            try:
+                await areserve(state.call)
+            except BaseException:
+                await atell(state.call)  # the breaker's probe slot goes back
+                raise
             try:
                 self._current = await self._open(*self._args, **state.attempt_kwargs())
             except Exception as error:  # noqa: BLE001 - classified; what is not ours is re-raised
                 outcome = state.failed(error)
-                await asettle(state.call)
+                await atell(state.call)
                 if isinstance(outcome, BaseException):
                     await self._finish()
                     raise outcome  # noqa: B904 - `error` itself, or a riprap error caused by it
@@ -374,7 +385,7 @@ class AsyncStream:
                 except Exception as error:  # noqa: BLE001 - classified; what is not ours is re-raised
                     await self._discard()
                     outcome = state.failed(error)
-                    await asettle(state.call)
+                    await atell(state.call)
                     if isinstance(outcome, BaseException):
                         await self._finish()
                         raise outcome  # noqa: B904 - `error` itself, or a riprap error caused by it
@@ -382,12 +393,12 @@ class AsyncStream:
                     await self._connect()
                     continue
                 state.succeeded()
-                await asettle(state.call)
+                await atell(state.call)
                 await self._finish()
                 return
         finally:
             state.closed()  # closed early or dropped: the books are settled all the same
-            await asettle(state.call)
+            await atell(state.call)
 
     async def _finish(self) -> None:
         # The call's end may have left work to await (an async budget ledger's settle).
@@ -418,7 +429,7 @@ class AsyncStream:
         """Stop reading and release the connection."""
         await self._iterator.aclose()
         self._state.closed()  # also when the iterator never started
-        await asettle(self._state.call)
+        await atell(self._state.call)
         await self._discard()
         await self._finish()
 

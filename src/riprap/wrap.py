@@ -84,7 +84,7 @@ def wrap(
     its next target. By default (`None`) it is on, with `riprap.Breaker()`, when there
     are `fallbacks` (somewhere to send calls while a target is down) and off otherwise
     (without one, failing fast would fail calls that retries could still finish);
-    `False` turns it off. Plain calls only: a stream does not consult the breaker yet.
+    `False` turns it off. Streams consult it before each attempt too.
 
     `fallbacks` are tried in order after the call's own `model`: a `str` is another
     model of this client, a `riprap.Target(client=..., model=...)` a model on another
