@@ -202,6 +202,7 @@ class Pipeline:
         return dataclasses.replace(got, cost=price)
 
     # -- one logical call: a chain's targets are reported as the one call the user made --
+    # (a stream's chain makes its own, ended when the stream ends: `_stream_sync`)
 
     def _logical_sync(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if kwargs.get("stream") is True or self._hops(kwargs) is None:
@@ -223,7 +224,7 @@ class Pipeline:
             return self._fitted_sync(args, kwargs)
         walk = _Walk(self, hops, args, kwargs)
         if kwargs.get("stream") is True:
-            return ChainStream(self._open_sync(walk), lambda error: self._next_sync(walk, error))
+            return self._stream_sync(walk)
         for step in walk:
             try:
                 value = step.pipeline._fitted_sync(step.args, step.kwargs, walk.leg)  # noqa: SLF001
@@ -240,8 +241,7 @@ class Pipeline:
             return await self._fitted_async(args, kwargs)
         walk = _Walk(self, hops, args, kwargs)
         if kwargs.get("stream") is True:
-            opened = await self._open_async(walk)
-            return AsyncChainStream(opened, lambda error: self._next_async(walk, error))
+            return await self._stream_async(walk)
         for step in walk:
             try:
                 value = await step.pipeline._fitted_async(step.args, step.kwargs, walk.leg)  # noqa: SLF001
@@ -265,9 +265,22 @@ class Pipeline:
             return step.opened(stream)
         raise walk.tried.error()  # a stream has no degraded answer: it could not be iterated
 
-    def _next_sync(self, walk: _Walk, error: Exception) -> Opened:
-        walk.failed(error)
-        return self._open_sync(walk)
+    def _stream_sync(self, walk: _Walk) -> ChainStream:
+        """A stream along the chain: one logical call, reported when the stream ends."""
+        operation = Operation(self.engine, walk.kwargs)
+
+        def move_on(error: Exception) -> Opened:
+            with operation.active():  # the next target's call joins the logical call
+                walk.failed(error)
+                return self._open_sync(walk)
+
+        try:
+            with operation.active():
+                opened = self._open_sync(walk)
+        except BaseException as error:
+            operation.end(error)  # no stream to end it: no target opened
+            raise
+        return ChainStream(opened, move_on, operation)
 
     async def _open_async(self, walk: _Walk) -> Opened:
         """`_open_sync`, awaited."""
@@ -280,9 +293,22 @@ class Pipeline:
             return step.opened(stream)
         raise walk.tried.error()
 
-    async def _next_async(self, walk: _Walk, error: Exception) -> Opened:
-        walk.failed(error)
-        return await self._open_async(walk)
+    async def _stream_async(self, walk: _Walk) -> AsyncChainStream:
+        """`_stream_sync`, awaited."""
+        operation = Operation(self.engine, walk.kwargs)
+
+        async def move_on(error: Exception) -> Opened:
+            with operation.active():  # the next target's call joins the logical call
+                walk.failed(error)
+                return await self._open_async(walk)
+
+        try:
+            with operation.active():
+                opened = await self._open_async(walk)
+        except BaseException as error:
+            operation.end(error)  # no stream to end it: no target opened
+            raise
+        return AsyncChainStream(opened, move_on, operation)
 
     def _hops(self, kwargs: Mapping[str, Any]) -> tuple[Hop, ...] | None:
         chain = self.engine.chain

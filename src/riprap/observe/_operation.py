@@ -6,7 +6,8 @@ same hooks:
 - `Operation` — a fallback chain is one logical call over several targets. Each target's
   `CallState` reports a `TargetEnded` (under the chain's `operation_id`); the chain
   reports the one `CallEnded` of the call the user made, summing every target, and a
-  `CallDegraded` first when the `degrade` handler answered.
+  `CallDegraded` first when the `degrade` handler answered. A plain call's operation is
+  a `with` block; a stream's outlives `create` and ends when the stream does.
 - `budget_observed` — the budget layer's hold and settlement (`BudgetReserved`,
   `BudgetSettled`) of one target's call.
 - `Reasks` — output validation asking again (`OutputReasked`).
@@ -14,6 +15,7 @@ same hooks:
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import secrets
 from typing import TYPE_CHECKING, Any, Self
@@ -29,7 +31,7 @@ from riprap.observe._events import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterator, Mapping
     from types import TracebackType
 
     from riprap._call import CallState, Engine
@@ -67,6 +69,10 @@ class Operation:
     target succeeded yet a value came back (the `degrade` handler answered), else
     served. A call that never reached a target (refused before any `CallState`, nothing
     degraded) reports nothing, as without a chain.
+
+    A stream's chain is read after `create` returned, so its operation is not one block:
+    each target opens under `active()`, and the stream calls `end` (or `closed`) when it
+    ends. Whichever way comes first reports; the others do nothing.
     """
 
     def __init__(self, engine: Engine, kwargs: Mapping[str, Any]) -> None:
@@ -79,6 +85,7 @@ class Operation:
         self._began = engine.clock.now()
         self._value: object = None
         self._token: contextvars.Token[Operation | None] | None = None
+        self._over = False
 
     def __enter__(self) -> Self:
         """Make this the logical call of the current context."""
@@ -95,7 +102,32 @@ class Operation:
         del exc_type, tb
         if self._token is not None:
             _CURRENT.reset(self._token)
-        self._ended(exc)
+        self.end(exc)
+
+    @contextlib.contextmanager
+    def active(self) -> Iterator[None]:
+        """Make this the logical call of the current context for a while (a target opening)."""
+        token = _CURRENT.set(self)
+        try:
+            yield
+        finally:
+            _CURRENT.reset(token)
+
+    def end(self, error: BaseException | None) -> None:
+        """Report the call's end (failed with `error`, if given), unless it was reported."""
+        if self._over:
+            return
+        self._over = True  # before reporting: a hook that re-enters must not report twice
+        self._ended(error)
+
+    def closed(self) -> None:
+        """The caller closed (or dropped) a stream: served if a target reached its end.
+
+        Otherwise the call was cancelled, as a single target's stream closed early is.
+        """
+        served = any(c.report is not None and c.report.ok for c in self.calls)
+        # GeneratorExit is what closing a stream's iterator raises in it: a cancellation.
+        self.end(None if served else GeneratorExit())
 
     def served(self, value: Any) -> Any:
         """Note the answer the caller gets; returns it."""
