@@ -21,6 +21,9 @@ each holding that target's attempts; `riprap.fallback.used` is an event on the c
     └── riprap.target        INTERNAL openai gpt-…
         └── riprap.attempt   INTERNAL
 
+A streamed call's spans end when the stream does (read out, failed, closed or dropped),
+with or without a chain.
+
 The call span takes the context that is current when the call starts as its parent, so
 it nests under the application's own spans. Other events (retries, and the limiter,
 breaker, budget, fallback and degrade events) become span events on the span of the
