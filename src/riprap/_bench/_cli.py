@@ -21,7 +21,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     bench = commands.add_parser(
         "bench",
         help="riprap vs the bare SDK, tenacity and LiteLLM on the simulator's scenarios",
-        description="Run each scenario against every contender in turn, each on a fresh "
+        description="Run each scenario against every contender, each on a fresh "
         "simulator on 127.0.0.1 with the same seed, and print a table per scenario: "
         "success rate, makespan against the physical minimum, attempts per success, "
         "429s, p50/p99 latency, attempts wasted on a model while it was down. Needs no "
