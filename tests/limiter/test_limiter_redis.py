@@ -49,6 +49,7 @@ def _state(client: Any, key: str) -> State:
         warm=raw.get("warm") == "1",
         foreign=tuple(num(f"f{d}") or 0.0 for d in range(1, 5)),  # type: ignore[arg-type]
         observed_at=four("o"),
+        aligned_at=four("a"),
     )
 
 

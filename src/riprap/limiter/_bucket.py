@@ -115,6 +115,9 @@ class State:
     foreign: Vec = ZERO4
     #: When each dimension's estimate of `foreign` was last updated.
     observed_at: OptVec = NONE4
+    #: When each dimension's books last matched the provider's (its first reading, or a
+    #: gap charged): a gap found later built up over the time since.
+    aligned_at: OptVec = NONE4
 
 
 @dataclass(frozen=True, slots=True)

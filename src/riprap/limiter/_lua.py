@@ -42,9 +42,10 @@ local A = 16
 
 local FIELDS = {'t1', 't2', 't3', 't4', 's1', 's2', 's3', 's4', 'lr1', 'lr2', 'lr3', 'lr4',
                 'lc1', 'lc2', 'lc3', 'lc4', 'pause', 'probe', 'f1', 'f2', 'f3', 'f4',
-                'o1', 'o2', 'o3', 'o4', 'warm'}
+                'o1', 'o2', 'o3', 'o4', 'warm', 'a1', 'a2', 'a3', 'a4'}
 local raw = redis.call('HMGET', key, unpack(FIELDS))
 local tat, shift, lrate, lcap, foreign, observed_at = {}, {}, {}, {}, {}, {}
+local aligned_at = {}
 for d = 1, 4 do
   tat[d] = tonumber(raw[d])
   shift[d] = tonumber(raw[4 + d]) or 0
@@ -52,6 +53,7 @@ for d = 1, 4 do
   lcap[d] = tonumber(raw[12 + d])
   foreign[d] = tonumber(raw[18 + d]) or 0
   observed_at[d] = tonumber(raw[22 + d])
+  aligned_at[d] = tonumber(raw[27 + d])
 end
 local paused = tonumber(raw[17])
 local probe = tonumber(raw[18])
@@ -76,9 +78,12 @@ local function save()
   for d = 1, 4 do
     values[18 + d] = foreign[d]
     values[22 + d] = observed_at[d]
+    values[27 + d] = aligned_at[d]
   end
-  for i = 1, 26 do
-    if values[i] == nil then
+  for i = 1, 31 do
+    if i == 27 then
+      -- 'warm' is written below
+    elseif values[i] == nil then
       del[#del + 1] = FIELDS[i]
     else
       set[#set + 1] = FIELDS[i]
@@ -109,10 +114,11 @@ local function margin(rate)
   return math.max(1.0, rate * jitter)
 end
 
--- Mirrors _settle._foreign: FOREIGN_MEMORY 30 s, FOREIGN_TIME_CONSTANT 1 s, 4 round trips.
-local function update_foreign(rate, gap, elapsed, latency, ceiling)
+-- Mirrors _settle._foreign: FOREIGN_MEMORY 30 s, FOREIGN_TIME_CONSTANT 1 s, 4 round trips,
+-- and never faster than the gap's own build-up (`accrued`).
+local function update_foreign(rate, gap, elapsed, accrued, latency, ceiling)
   rate = rate * math.exp(-math.max(0, elapsed) / 30.0)
-  local tau = math.max(1.0, 4.0 * math.max(0, latency))
+  local tau = math.max(1.0, 4.0 * math.max(0, latency), accrued)
   return math.min(ceiling, math.max(0, rate + gap / tau))
 end
 
@@ -294,7 +300,8 @@ elseif op == 'settle' then
           if since ~= nil then
             local base = r + foreign[d]
             foreign[d] = update_foreign(foreign[d], math.max(0, units), now - since,
-                                        now - t.start, 0.9 * base)
+                                        now - (aligned_at[d] or since), now - t.start,
+                                        0.9 * base)
             local paced = base - foreign[d]
             if cur > now and paced ~= r then
               local moved_to = now + (cur - now) * r / paced
@@ -304,6 +311,9 @@ elseif op == 'settle' then
               cur = moved_to
             end
             r = paced
+          end
+          if since == nil or units > 0 then
+            aligned_at[d] = now
           end
           observed_at[d] = now
           if units > 0 then

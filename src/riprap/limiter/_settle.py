@@ -70,6 +70,7 @@ def settle(
         counted = (need[REQUESTS], used[INPUT], need[OUTPUT], used[INPUT] + need[OUTPUT])
     tats, shifts = list(state.tat), list(state.shift)
     foreign, observed_at = list(state.foreign), list(state.observed_at)
+    aligned_at = list(state.aligned_at)
     for d in range(4):
         slot, tat = ticket.slots[d], tats[d]
         if slot is None or tat is None:
@@ -78,7 +79,7 @@ def settle(
         limit = effective(plan, state, d)
         gap = 0.0
         if announced is not None and limit is not None:
-            reading = Reading(tat, shifts[d], foreign[d], observed_at[d])
+            reading = Reading(tat, shifts[d], foreign[d], observed_at[d], aligned_at[d])
             reading, gap = _read(
                 reading,
                 slot,
@@ -91,7 +92,7 @@ def settle(
                 size=state.learned_capacity[d],
                 now=now,
             )
-            tat, shifts[d], foreign[d], observed_at[d] = reading
+            tat, shifts[d], foreign[d], observed_at[d], aligned_at[d] = reading
         delta = (0.0 if used is None else used[d]) - need[d]
         tats[d], shifts[d] = _adjust(tat, shifts[d], delta / slot.rate, gap, now)
     return replace(
@@ -100,6 +101,7 @@ def settle(
         shift=vec4(shifts),
         foreign=vec4(foreign),
         observed_at=vec4_opt(observed_at),
+        aligned_at=vec4_opt(aligned_at),
     )
 
 
@@ -110,6 +112,7 @@ class Reading(NamedTuple):
     shift: float
     foreign: float
     observed_at: float | None
+    aligned_at: float | None
 
 
 def _read(
@@ -131,7 +134,7 @@ def _read(
     others take (the pace drops by it, and what is owed is kept in units, not seconds),
     and charged, past a margin.
     """
-    tat, shift, foreign, since = books
+    tat, shift, foreign, since, aligned = books
     units = _gap(
         slot,
         announced,
@@ -150,6 +153,7 @@ def _read(
             foreign,
             max(0.0, units),
             elapsed=now - since,
+            accrued=now - (since if aligned is None else aligned),
             latency=now - start,
             ceiling=FOREIGN_CEILING * base,
         )
@@ -164,7 +168,9 @@ def _read(
     # A gap means someone else takes from the bucket: correct past it by a margin, so
     # that the next round trip's worth of their use is no 429.
     gap = (units + _margin(plan, rate)) / rate if units > 0 else 0.0
-    return Reading(tat, shift, foreign, now), gap
+    if since is None or units > 0:
+        aligned = now
+    return Reading(tat, shift, foreign, now, aligned), gap
 
 
 def _adjust(tat: float, shift: float, own: float, gap: float, now: float) -> tuple[float, float]:
@@ -183,18 +189,29 @@ def _adjust(tat: float, shift: float, own: float, gap: float, now: float) -> tup
     return tat, shift
 
 
-def _foreign(rate: float, gap: float, *, elapsed: float, latency: float, ceiling: float) -> float:
+def _foreign(
+    rate: float,
+    gap: float,
+    *,
+    elapsed: float,
+    accrued: float,
+    latency: float,
+    ceiling: float,
+) -> float:
     """The estimate of what others take (units per second), after a reading of `gap`.
 
     A gap that comes back after every correction is traffic riprap does not see;
     correcting only when a response shows it would let a round trip's worth of it
     through each time. So each gap found is added to an estimate of their rate, spread
-    over a time constant of several round trips, and riprap's pace drops by it. The
+    over a time constant of several round trips, and riprap's pace drops by it. A gap
+    that built up over `accrued` seconds since the books last matched is a rate of at
+    most gap / accrued: headers count whole units, so a neighbour taking 0.2 requests a
+    second shows as a gap of 1 every five seconds, which is not 1 request a second. The
     estimate leaks away over `FOREIGN_MEMORY` when no gap renews it (a neighbour that
     stopped), and stays within zero and `ceiling`.
     """
     rate *= math.exp(-max(0.0, elapsed) / FOREIGN_MEMORY)
-    tau = max(FOREIGN_TIME_CONSTANT, FOREIGN_ROUND_TRIPS * max(0.0, latency))
+    tau = max(FOREIGN_TIME_CONSTANT, FOREIGN_ROUND_TRIPS * max(0.0, latency), accrued)
     return min(ceiling, max(0.0, rate + gap / tau))
 
 
