@@ -146,7 +146,9 @@ class Limit:
     ) -> Settlement | None:
         """What the ended attempt means for its permit; `None` if it had none.
 
-        A success charges what it used. A 429 hands everything back and may pause the
+        A success charges what it used; one that does not say (an OpenAI stream without
+        `include_usage` reports zero tokens) keeps what was reserved, since the provider
+        counted its tokens all the same. A 429 hands everything back and may pause the
         scope. A failure that is not the provider's (a bad argument) hands everything
         back; any other failure, and an interrupted attempt, counts its request and
         input (the provider may have counted them) and gives back the output.
@@ -156,15 +158,17 @@ class Limit:
             return None
         headers = _headers_of(error) if error is not None else self.slot.headers
         if ok:
-            used = usage
+            known = usage is not None and usage.prompt_tokens > 0  # every prompt has tokens
             return Settlement(
                 permit,
                 "settle",
                 {
-                    "input_tokens": permit.need.input_tokens
-                    if used is None
-                    else limited_input(permit.scope.provider, used),
-                    "output_tokens": 0 if used is None else used.output_tokens,
+                    "input_tokens": limited_input(permit.scope.provider, usage)
+                    if known and usage is not None
+                    else permit.need.input_tokens,
+                    "output_tokens": usage.output_tokens
+                    if known and usage is not None
+                    else permit.need.output_tokens,
                     "headers": headers,
                 },
             )

@@ -242,7 +242,14 @@ class Stream:
         self._open = open_
         self._args = args
         self._current: Any = None
-        self._connect()
+        try:
+            self._connect()
+        except BaseException:
+            # Interrupted while opening (Ctrl-C): end the call, its limiter permit and
+            # breaker slot here; no iterator exists yet whose `finally` would.
+            state.closed()
+            tell(state.call)
+            raise
         self._iterator = self._events()
 
     def _connect(self) -> None:
@@ -345,7 +352,14 @@ class AsyncStream:
     ) -> AsyncStream:
         """Open the first attempt, so errors before any event raise here, as the SDK's do."""
         stream = cls(state, open_, args)
-        await stream._connect()
+        try:
+            await stream._connect()
+        except BaseException:
+            # Cancelled while opening: end the call, its limiter permit and breaker slot
+            # here; the iterator has not started, so its `finally` never runs.
+            state.closed()
+            await atell(state.call)
+            raise
         return stream
 
     async def _connect(self) -> None:
