@@ -208,6 +208,32 @@ OVERSHOOT_CASES = [
         1.25,
     ),
     ("prompt is too long", UNKNOWN_OVERSHOOT),
+    # OpenAI when max_tokens is set: the prompt's share is "in the messages", and what
+    # it may have is the window less the completion (131072 - 8192).
+    (
+        (
+            "This model's maximum context length is 131072 tokens. However, you requested "
+            "131134 tokens (122942 in the messages, 8192 in the completion). Please reduce "
+            "the length of the messages or completion."
+        ),
+        122942 / (131072 - 8192),
+    ),
+    (
+        (
+            "This model's maximum context length is 4097 tokens. However, you requested "
+            "4203 tokens (3703 in the messages, 500 in the completion)."
+        ),
+        3703 / (4097 - 500),
+    ),
+    # As `str()` of the SDK's error has it: the body's dict, with its request id.
+    (
+        (
+            "Error code: 400 - {'type': 'error', 'error': {'type': 'invalid_request_error', "
+            "'message': 'prompt is too long: 210000 tokens > 200000 maximum'}, "
+            "'request_id': 'req_011CSHoEeqs5C35K2UUqR7Fy'}"
+        ),
+        1.05,
+    ),
 ]
 
 
@@ -282,3 +308,41 @@ def test_an_async_client_fits_with_an_async_summarizer_alone(sim: Simulator) -> 
     assert isinstance(request.body, dict)
     assert len(request.body["messages"]) < len(history)
     assert "They talked about words." in request.body["system"]  # Anthropic: the system prompt
+
+
+def test_an_openai_refit_cuts_by_the_prompts_share_not_the_completions(sim: Simulator) -> None:
+    """OpenAI names the completion's tokens too: the refit cuts by a few %, not 16 times.
+
+    Reading the smallest number in the message as the limit took 8192 (the completion)
+    for it, and the resend kept about a sixteenth of the conversation.
+    """
+    message = (
+        "This model's maximum context length is 128000 tokens. However, you requested "
+        "134192 tokens (126000 in the messages, 8192 in the completion). Please reduce "
+        "the length of the messages or completion."
+    )
+    sim.script(Reply(status=400, error_code="context_length_exceeded", message=message), Reply())
+    history = _history(31, 2_000)  # ~78k tokens by riprap's estimate: it fits 128k
+    client = riprap.wrap(make_client("openai", sim, is_async=False), context=SlidingWindow())
+    client.chat.completions.create(model="gpt-4o", max_tokens=8192, messages=history)
+    first, second = (r.body for r in sim.requests)
+    assert isinstance(first, dict)
+    assert isinstance(second, dict)
+    sent = estimate_tokens(str(first["messages"]))
+    resent = estimate_tokens(str(second["messages"]))
+    factor = 126000 / (128000 - 8192)
+    assert sent / factor * 0.85 <= resent <= sent / factor
+    assert second["messages"][-1] == history[-1]
+
+
+def test_a_refit_of_a_tuple_of_messages_that_cuts_nothing_is_not_sent_again(
+    sim: Simulator,
+) -> None:
+    """Messages given as a tuple: a refit that drops nothing is the same prompt, not a new one."""
+    sim.script(Reply(status=400, message="prompt is too long: 250000 tokens > 200000 maximum"))
+    client = riprap.wrap(make_client("anthropic", sim, is_async=False), context=SlidingWindow())
+    with pytest.raises(anthropic.BadRequestError):
+        client.messages.create(
+            model=HAIKU, max_tokens=1024, messages=({"role": "user", "content": "word " * 10},)
+        )
+    assert len(sim.requests) == 1

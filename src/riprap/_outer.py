@@ -73,8 +73,8 @@ class Outer:
         if fitting is None:
             return None
         strategy, model = fitting
-        fitted = strategy.fit(provider, materialize(kwargs), model)
-        return None if fitted.get("messages") == kwargs.get("messages") else fitted
+        given = materialize(kwargs)
+        return _changed(strategy.fit(provider, given, model), given)
 
     async def arefit(
         self, provider: str, kwargs: dict[str, Any], message: str = ""
@@ -84,8 +84,8 @@ class Outer:
         if fitting is None:
             return None
         strategy, model = fitting
-        fitted = await strategy.afit(provider, materialize(kwargs), model)
-        return None if fitted.get("messages") == kwargs.get("messages") else fitted
+        given = materialize(kwargs)
+        return _changed(await strategy.afit(provider, given, model), given)
 
     def _refitting(
         self, kwargs: dict[str, Any], message: str
@@ -116,17 +116,52 @@ class Outer:
         return cost(info.prices, tokens_of(usage))
 
 
-def overshoot(message: str) -> float:
-    """How many times its limit the prompt was, from the provider's error message.
+def _changed(fitted: dict[str, Any], given: dict[str, Any]) -> dict[str, Any] | None:
+    """`fitted`, or `None` if it would send the same prompt again.
 
-    Both providers name the two counts: Anthropic "prompt is too long: 210344 tokens >
-    200000 maximum", OpenAI "maximum context length is 128000 tokens. However, your
-    messages resulted in 130563 tokens".
+    Compared with the arguments as given to the strategy (iterables read into lists), so
+    that a tuple of messages cut to nothing new is not mistaken for a change.
     """
-    counts = [int(n) for n in re.findall(r"\b\d{4,}\b", message.replace(",", ""))]
-    if len(counts) >= 2 and min(counts) > 0:  # noqa: PLR2004 - the limit and the count
-        return max(max(counts) / min(counts), 1.0)
-    return UNKNOWN_OVERSHOOT
+    same = fitted.get("messages") == list(given.get("messages") or ())
+    return None if same and fitted.get("system") == given.get("system") else fitted
+
+
+#: Anthropic: "prompt is too long: 210344 tokens > 200000 maximum".
+_ANTHROPIC_COUNTS = re.compile(r"(\d+) tokens > (\d+) maximum")
+#: OpenAI: "maximum context length is 128000 tokens. However, you requested 130563
+#: tokens" (or "your messages resulted in 130563 tokens").
+_OPENAI_WINDOW = re.compile(r"context length is (\d+) tokens", re.IGNORECASE)
+_OPENAI_COUNT = re.compile(r"(?:requested|resulted in) (\d+) tokens")
+#: ...followed, when `max_tokens` was set, by "(122942 in the messages, 8192 in the
+#: completion)": the prompt's own count, and the output that the window must also hold.
+_OPENAI_SPLIT = re.compile(
+    r"(\d+) in (?:the messages|your prompt)[,;] (\d+) (?:in|for) the completion"
+)
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3})")
+
+
+def overshoot(message: str) -> float:
+    """How many times what it may have the prompt was, from the provider's error message.
+
+    Anthropic "prompt is too long: 210344 tokens > 200000 maximum"; OpenAI "maximum
+    context length is 128000 tokens. However, your messages resulted in 130563 tokens",
+    or, with `max_tokens`, "you requested 131134 tokens (122942 in the messages, 8192 in
+    the completion)": the prompt's 122942 against the 131072 - 8192 left for it, not the
+    completion's share against anything. `UNKNOWN_OVERSHOOT` when the numbers are not
+    found.
+    """
+    text = _THOUSANDS.sub("", message)
+    count = limit = 0
+    if found := _ANTHROPIC_COUNTS.search(text):
+        count, limit = int(found[1]), int(found[2])
+    elif window := _OPENAI_WINDOW.search(text):
+        if split := _OPENAI_SPLIT.search(text):
+            count, limit = int(split[1]), int(window[1]) - int(split[2])
+        elif asked := _OPENAI_COUNT.search(text):
+            count, limit = int(asked[1]), int(window[1])
+    if count <= 0 or limit <= 0:
+        return UNKNOWN_OVERSHOOT
+    return max(count / limit, 1.0)
 
 
 class Guard:
