@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import threading
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from riprap.errors import ConfigError
@@ -109,8 +110,9 @@ class RedisBackend:
         self._retry_interval = float(retry_interval)
         self._use_server_time = use_server_time
         self._script: Any = None
-        self._async_script: Any = None
-        self._async_loop: asyncio.AbstractEventLoop | None = None
+        self._async_script: Any = None  # of a given `async_client`
+        #: Per thread, the event loop it runs and the async client made for that loop.
+        self._per_loop = threading.local()
         self._down_until: float | None = None
 
     # -- plumbing ---------------------------------------------------------------------
@@ -140,23 +142,29 @@ class RedisBackend:
         return self._script
 
     def _async(self) -> Any:
+        if not self._own_async:
+            if self._async_script is None:
+                self._async_script = self._async_client.register_script(SCRIPT)
+            return self._async_script
+        # A client we make belongs to the event loop it was made on: its connections'
+        # futures are that loop's. Loops run one per thread at a time, so each thread
+        # keeps the client of the loop it runs; a later `asyncio.run` in the thread gets
+        # a new one (the old loop is closed: its connections go with the garbage).
         loop = asyncio.get_running_loop()
-        if self._own_async and self._async_loop is not loop:
-            # A client we made belongs to the event loop it was made on; a later
-            # `asyncio.run` gets its own (the old one's connections died with its loop).
-            self._async_client = self._async_script = None
-            self._async_loop = loop
-        if self._async_script is None:
-            if self._async_client is None:
-                if self._url is None:
-                    raise ConfigError("RedisBackend: async use needs a url or an async_client")
-                self._async_client = self._redis.asyncio.Redis.from_url(
-                    self._url,
-                    socket_timeout=self._socket_timeout,
-                    socket_connect_timeout=self._socket_timeout,
-                )
-            self._async_script = self._async_client.register_script(SCRIPT)
-        return self._async_script
+        bound: tuple[asyncio.AbstractEventLoop, Any, Any] | None = getattr(
+            self._per_loop, "bound", None
+        )
+        if bound is None or bound[0] is not loop:
+            if self._url is None:
+                raise ConfigError("RedisBackend: async use needs a url or an async_client")
+            client = self._redis.asyncio.Redis.from_url(
+                self._url,
+                socket_timeout=self._socket_timeout,
+                socket_connect_timeout=self._socket_timeout,
+            )
+            bound = (loop, client, client.register_script(SCRIPT))
+            self._per_loop.bound = bound
+        return bound[2]
 
     def _errors(self) -> tuple[type[BaseException], ...]:
         exceptions = self._redis.exceptions
@@ -325,10 +333,15 @@ class RedisBackend:
             self._client = self._script = None
 
     async def aclose(self) -> None:
-        """Close both clients this backend made (given clients stay open)."""
-        if self._own_async and self._async_client is not None:
-            await self._async_client.aclose()
-            self._async_client = self._async_script = None
+        """Close the clients this backend made: the sync one, and the running loop's.
+
+        Given clients stay open. Another thread's loop has its own async client, closed
+        by `aclose` on that loop.
+        """
+        bound = getattr(self._per_loop, "bound", None)
+        if bound is not None and bound[0] is asyncio.get_running_loop():
+            self._per_loop.bound = None
+            await bound[1].aclose()
         self.close()
 
 
