@@ -16,8 +16,10 @@ proper end marker is a failure too, never a short success.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
+import weakref
 from typing import TYPE_CHECKING, Any, Self
 
 from riprap._limit import areserve, reserve
@@ -231,6 +233,32 @@ class StreamState:
         return watch.fired
 
 
+#: Settlements of dropped async streams, running on their loops (a task is kept alive
+#: only by a reference).
+_SETTLING: set[asyncio.Task[None]] = set()
+
+
+def _dropped(state: StreamState, loop: asyncio.AbstractEventLoop | None) -> None:
+    """A stream garbage-collected unread and unclosed: end its call, permit and breaker slot.
+
+    Its iterator never started, so no `finally` of it will (a started one ends the call
+    itself, and this finds it ended). An async stream's books are settled on its loop.
+    """
+    if not state.call.open:
+        return
+    state.closed()
+    if loop is None:
+        tell(state.call)
+    elif not loop.is_closed():
+        loop.call_soon_threadsafe(_settle_on_loop, state.call)
+
+
+def _settle_on_loop(call: CallState) -> None:
+    task = asyncio.ensure_future(atell(call))
+    _SETTLING.add(task)
+    task.add_done_callback(_SETTLING.discard)
+
+
 class Stream:
     """What `create(stream=True)` returns through riprap: iterate it like the SDK's stream."""
 
@@ -251,6 +279,7 @@ class Stream:
             tell(state.call)
             raise
         self._iterator = self._events()
+        weakref.finalize(self, _dropped, state, None).atexit = False
 
     def _connect(self) -> None:
         state = self._state
@@ -360,6 +389,7 @@ class AsyncStream:
             state.closed()
             await atell(state.call)
             raise
+        weakref.finalize(stream, _dropped, state, asyncio.get_running_loop()).atexit = False
         return stream
 
     async def _connect(self) -> None:

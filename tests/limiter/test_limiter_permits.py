@@ -8,15 +8,17 @@ other caller of the scope back for `PROBE_TIMEOUT`, which is what these tests lo
 from __future__ import annotations
 
 import asyncio
+import gc
 from typing import Any
 
 import pytest
 
 import riprap
 from riprap import Limiter, Limits
+from riprap._report import Stop
 from riprap.limiter import MemoryBackend, Scope
 from riprap.limiter._config import TOKENS
-from riprap.observe import AttemptStarted, LimiterWaited
+from riprap.observe import AttemptStarted, CallEnded, LimiterWaited
 from riprap.sim import Reply, Simulator
 from riprap.testing import EventLog, FakeClock
 from support import ANTHROPIC_KEY, OPENAI_KEY, create, make_client
@@ -182,3 +184,51 @@ def test_a_stream_that_reports_usage_is_charged_what_it_used(
     for _ in stream:
         pass
     assert _tokens_charged(limiter, "openai", start) == pytest.approx(7 + 11)
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_stream_dropped_unread_ends_its_permit(
+    provider: str, sim: Simulator, clock: FakeClock
+) -> None:
+    """A stream opened and then dropped without reading or closing: the next call goes at once."""
+    log = EventLog()
+    client = riprap.wrap(
+        make_client(provider, sim, is_async=False),
+        limiter=Limiter(clock=clock),
+        clock=clock,
+        hooks=[log],
+    )
+    stream = create(provider, client, stream=True)
+    del stream
+    gc.collect()
+    create(provider, client)
+    assert log.of(LimiterWaited) == []
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_an_async_stream_dropped_unread_ends_its_permit(
+    provider: str, sim: Simulator, clock: FakeClock
+) -> None:
+    """The same for an async stream: its books are settled on its event loop."""
+    log = EventLog()
+
+    async def go() -> None:
+        client = riprap.wrap(
+            make_client(provider, sim, is_async=True),
+            limiter=Limiter(clock=clock),
+            clock=clock,
+            hooks=[log],
+        )
+        try:
+            stream = await create(provider, client, stream=True)
+            del stream
+            gc.collect()
+            assert [e.stop for e in log.of(CallEnded)] == [Stop.CANCELLED]
+            for _ in range(3):  # the settlement is a task on the loop: let it run
+                await asyncio.sleep(0)
+            await create(provider, client)
+        finally:
+            await client.close()
+
+    asyncio.run(go())
+    assert log.of(LimiterWaited) == []
