@@ -346,3 +346,27 @@ def test_a_refit_of_a_tuple_of_messages_that_cuts_nothing_is_not_sent_again(
             model=HAIKU, max_tokens=1024, messages=({"role": "user", "content": "word " * 10},)
         )
     assert len(sim.requests) == 1
+
+
+def test_messages_given_as_an_iterator_reach_a_fallback_target(sim: Simulator) -> None:
+    """An iterator of messages is read once for the whole call: the fallback gets them too."""
+    sim.script(Reply(status=402), Reply())  # out of credit: straight to the fallback
+    client = riprap.wrap(make_client("anthropic", sim, is_async=False), fallbacks=[HAIKU])
+    messages = [{"role": "user", "content": "Hello"}]
+    client.messages.create(model=MODELS["anthropic"], max_tokens=16, messages=iter(messages))
+    assert [r.body["messages"] for r in sim.requests] == [messages, messages]  # type: ignore[index]
+
+
+def test_messages_given_as_an_iterator_are_refitted(sim: Simulator) -> None:
+    """The same for the refit after the provider's overflow: it cuts the real history."""
+    sim.script(
+        Reply(status=400, message="prompt is too long: 250000 tokens > 200000 maximum"), Reply()
+    )
+    history = _history(31, 2_000)
+    client = riprap.wrap(make_client("anthropic", sim, is_async=False), context=SlidingWindow())
+    client.messages.create(model=HAIKU, max_tokens=1024, messages=iter(history))
+    first, second = (r.body for r in sim.requests)
+    assert isinstance(first, dict)
+    assert isinstance(second, dict)
+    assert 1 < len(second["messages"]) < len(history)
+    assert second["messages"][-1] == history[-1]

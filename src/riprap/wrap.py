@@ -27,7 +27,7 @@ from riprap.observe import LoggingHook
 from riprap.observe._content import content_limit_of
 from riprap.policy import Retry, Timeouts
 from riprap.providers import adapter_for
-from riprap.validate import default_rules
+from riprap.validate import default_rules, materialize
 
 if TYPE_CHECKING:
     import logging
@@ -366,13 +366,15 @@ def _endpoint(
 
         @functools.wraps(method)
         async def call_async(*args: Any, **kwargs: Any) -> Any:
-            return await pipeline.call_async(args, kwargs)
+            # Iterators read once per call: a fallback, a refit and a re-ask resend them.
+            return await pipeline.call_async(args, materialize(kwargs))
 
         return call_async
 
     @functools.wraps(method)
     def call_sync(*args: Any, **kwargs: Any) -> Any:
-        return pipeline.call_sync(args, kwargs)
+        # Iterators read once per call: a fallback, a refit and a re-ask resend them.
+        return pipeline.call_sync(args, materialize(kwargs))
 
     return call_sync
 
