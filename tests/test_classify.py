@@ -87,6 +87,19 @@ ROWS = [
         retried=False,
     ),
     Row(
+        "400-context-limit",
+        per_provider(
+            Reply(
+                status=400,
+                message="input length and `max_tokens` exceed context limit: "
+                "199000 + 8192 > 200000, decrease input length or `max_tokens` and try again",
+            ),
+            Reply(status=400, error_code="context_length_exceeded"),
+        ),
+        Kind.CONTEXT_OVERFLOW,
+        retried=False,
+    ),
+    Row(
         "400-credit-balance",
         per_provider(
             Reply(

@@ -207,6 +207,13 @@ OVERSHOOT_CASES = [
         ),
         1.25,
     ),
+    (
+        (
+            "input length and `max_tokens` exceed context limit: 199000 + 8192 > 200000, "
+            "decrease input length or `max_tokens` and try again"
+        ),
+        199000 / (200000 - 8192),
+    ),
     ("prompt is too long", UNKNOWN_OVERSHOOT),
     # OpenAI when max_tokens is set: the prompt's share is "in the messages", and what
     # it may have is the window less the completion (131072 - 8192).

@@ -128,6 +128,9 @@ def _changed(fitted: dict[str, Any], given: dict[str, Any]) -> dict[str, Any] | 
 
 #: Anthropic: "prompt is too long: 210344 tokens > 200000 maximum".
 _ANTHROPIC_COUNTS = re.compile(r"(\d+) tokens > (\d+) maximum")
+#: Anthropic, when prompt + `max_tokens` overflow: "input length and `max_tokens` exceed
+#: context limit: 195000 + 8192 > 200000".
+_ANTHROPIC_SUM = re.compile(r"(\d+) \+ (\d+) > (\d+)")
 #: OpenAI: "maximum context length is 128000 tokens. However, you requested 130563
 #: tokens" (or "your messages resulted in 130563 tokens").
 _OPENAI_WINDOW = re.compile(r"context length is (\d+) tokens", re.IGNORECASE)
@@ -154,6 +157,8 @@ def overshoot(message: str) -> float:
     count = limit = 0
     if found := _ANTHROPIC_COUNTS.search(text):
         count, limit = int(found[1]), int(found[2])
+    elif summed := _ANTHROPIC_SUM.search(text):
+        count, limit = int(summed[1]), int(summed[3]) - int(summed[2])
     elif window := _OPENAI_WINDOW.search(text):
         if split := _OPENAI_SPLIT.search(text):
             count, limit = int(split[1]), int(window[1]) - int(split[2])

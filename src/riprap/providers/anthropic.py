@@ -24,6 +24,9 @@ SPEND_LIMIT_CODES = frozenset({"enforced_spend_limit_reached", "contract_spend_l
 #: it (the type is plain `invalid_request_error`), so this is the one place riprap reads
 #: a message to decide; the test suite pins it.
 CONTEXT_OVERFLOW_MARKER = "prompt is too long"
+#: The other wording, when the prompt fits but prompt + `max_tokens` do not: "input
+#: length and `max_tokens` exceed context limit: 195000 + 8192 > 200000".
+CONTEXT_LIMIT_MARKER = "exceed context limit"
 #: How Anthropic words a 400 for an account out of prepaid credit: billing, not a bad
 #: request, so another provider may still answer (and retrying never helps).
 CREDIT_EXHAUSTED_MARKER = "credit balance is too low"
@@ -102,9 +105,12 @@ class AnthropicAdapter(SdkAdapter):
             return ERROR_TYPE_KINDS.get(code or "", Kind.SERVER_ERROR)
         if kind is Kind.RATE_LIMITED and code in SPEND_LIMIT_CODES:
             return Kind.QUOTA_EXHAUSTED
-        if kind is Kind.INVALID_REQUEST and CONTEXT_OVERFLOW_MARKER in message.lower():
+        lowered = message.lower()
+        if kind is Kind.INVALID_REQUEST and (
+            CONTEXT_OVERFLOW_MARKER in lowered or CONTEXT_LIMIT_MARKER in lowered
+        ):
             return Kind.CONTEXT_OVERFLOW
-        if kind is Kind.INVALID_REQUEST and CREDIT_EXHAUSTED_MARKER in message.lower():
+        if kind is Kind.INVALID_REQUEST and CREDIT_EXHAUSTED_MARKER in lowered:
             return Kind.QUOTA_EXHAUSTED
         # A 5xx whose body says overloaded (proxies sometimes rewrite 529) is overload.
         if kind is Kind.SERVER_ERROR and code == "overloaded_error":
