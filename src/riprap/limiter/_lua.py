@@ -286,20 +286,25 @@ elseif op == 'settle' then
         local uncounted = need[d] - counted[d]
         local level = math.min(s.level, c)
         local units = -math.huge
+        local others = -math.huge
         if a.remaining then
           units = level - moved * s.rate + uncounted - a.remaining
+          others = units
         end
         if a.reset_in and a.limit and lcap[d] then
           local owed = a.limit / 60 * math.max(0, a.reset_in - a.resolution)
           owed = math.min(owed, lcap[d])
-          local full = t.start + (s.cap - s.level) / s.rate + moved
-          local ours = math.min(s.cap, c) - math.max(0, full - now) * s.rate + uncounted
-          units = math.max(units, ours - (lcap[d] - owed))
+          local full = t.start + (s.cap - s.level) / s.rate
+          local ours = math.min(s.cap, c) - math.max(0, full - now) * s.rate
+                       - moved * s.rate + uncounted
+          local lost = ours - (lcap[d] - owed)
+          if not a.remaining then others = lost end
+          units = math.max(units, lost)
         end
         if units > -math.huge then
           if since ~= nil then
             local base = r + foreign[d]
-            foreign[d] = update_foreign(foreign[d], math.max(0, units), now - since,
+            foreign[d] = update_foreign(foreign[d], math.max(0, others), now - since,
                                         now - (aligned_at[d] or since), now - t.start,
                                         0.9 * base)
             local paced = base - foreign[d]

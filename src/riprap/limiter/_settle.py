@@ -130,12 +130,15 @@ def _read(
 ) -> tuple[Reading, float]:
     """The books after one dimension's headers, and the seconds still to charge for a gap.
 
-    The headers are compared with the books; a gap is added to the estimate of what
-    others take (the pace drops by it, and what is owed is kept in units, not seconds),
-    and charged, past a margin.
+    The headers are compared with the books; a gap is charged, past a margin. Only the
+    part of it that others' use explains (the `remaining` reading) is added to the
+    estimate of what others take (the pace drops by it, and what is owed is kept in
+    units, not seconds): refill lost while calls reached a full bucket late is a one-off
+    of the moment (a burst's first calls, a stalled event loop), charged once and not
+    taken for a rate that would slow the rest of the run.
     """
     tat, shift, foreign, since, aligned = books
-    units = _gap(
+    units, others = _gap(
         slot,
         announced,
         start=start,
@@ -151,7 +154,7 @@ def _read(
         base = rate + foreign
         foreign = _foreign(
             foreign,
-            max(0.0, units),
+            max(0.0, others),
             elapsed=now - since,
             accrued=now - (since if aligned is None else aligned),
             latency=now - start,
@@ -165,8 +168,9 @@ def _read(
                 shift += moved_to - tat
             tat = moved_to
         rate = paced
-    # A gap means someone else takes from the bucket: correct past it by a margin, so
-    # that the next round trip's worth of their use is no 429.
+    # A gap means the provider has less than the books: correct past it by a margin, so
+    # that the next round trip's worth of others' use (or of late arrivals) is no 429.
+    # Readings subtract corrections already made, so one deficit pays one margin.
     gap = (units + _margin(plan, rate)) / rate if units > 0 else 0.0
     if since is None or units > 0:
         aligned = now
@@ -225,7 +229,7 @@ def _gap(
     size: float | None,
     capacity: float,
     now: float,
-) -> float:
+) -> tuple[float, float]:
     """Units the provider has less than riprap's books say, as of this call; <= 0: none.
 
     Two readings of the provider's level, the larger gap wins. `remaining` against the
@@ -236,20 +240,35 @@ def _gap(
     provider lost while a call was on its way to a bucket that was full. Both leave out
     corrections applied since the call went (they already account for what happened
     before it), and what the provider did not count of this call (`uncounted`).
+
+    Returns the gap, and the part of it others' use explains: the `remaining` reading
+    (refill lost to a late arrival does not show in it), or the `reset_in` one when the
+    headers give no `remaining`.
     """
     # Limits learned since the call was let go may have shrunk the bucket under it.
     level = min(slot.level, capacity)
-    gap = -math.inf
+    gap = others = -math.inf
     if announced.remaining is not None:
-        gap = level - moved * slot.rate + uncounted - announced.remaining
+        gap = others = level - moved * slot.rate + uncounted - announced.remaining
     if announced.reset_in is not None and announced.limit is not None and size is not None:
         # Read conservatively: a reset rounded up to whole seconds may claim a second more.
         owed = announced.limit / MINUTE * max(0.0, announced.reset_in - announced.resolution)
         owed = min(owed, size)  # a reset further out than a full refill is not believed
-        full = start + (slot.capacity - slot.level) / slot.rate + moved
-        ours = min(slot.capacity, capacity) - max(0.0, full - now) * slot.rate + uncounted
-        gap = max(gap, ours - (size - owed))
-    return gap
+        # Corrections since the call went are debts the books carry whatever their level:
+        # taken off outside the refill, not by moving the time the bucket is full (a
+        # bucket full again by now would forget them, and the same lost refill, found
+        # by each reading of a burst, would be charged again with each).
+        full = start + (slot.capacity - slot.level) / slot.rate
+        ours = (
+            min(slot.capacity, capacity)
+            - max(0.0, full - now) * slot.rate
+            - moved * slot.rate
+            + uncounted
+        )
+        lost = ours - (size - owed)
+        others = lost if announced.remaining is None else others
+        gap = max(gap, lost)
+    return gap, others
 
 
 def learn(state: State, plan: Plan, observed: Observation, now: float) -> State:
