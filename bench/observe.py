@@ -74,7 +74,7 @@ def _sdk_client(provider: str, base_url: str) -> Any:
 def _call(provider: str, client: Any) -> None:
     messages = [{"role": "user", "content": "ping"}]
     if provider == "anthropic":
-        client.messages.create(model="claude-sim", max_tokens=8, messages=messages)
+        client.messages.create(model="claude-haiku-4-5-20251001", max_tokens=8, messages=messages)
     else:
         client.chat.completions.create(model="gpt-sim", max_tokens=8, messages=messages)
 
