@@ -67,6 +67,15 @@ def test_each_bad_line_says_why(text: str, reason: str) -> None:
     assert checked.error.startswith(reason), checked.error
 
 
+def test_a_long_bad_role_is_shortened_in_the_message() -> None:
+    """An unknown role is quoted like every other bad value: cut to one line's worth."""
+    (checked,) = _check(_line(messages=[{"role": "r" * 500, "content": "x"}]))
+    assert checked.error == (
+        f'"request.messages[0].role" is "{"r" * 56}...: Anthropic takes "user" or '
+        '"assistant" (the system prompt goes in "request.system")'
+    )
+
+
 def test_model_override_makes_a_missing_model_fine() -> None:
     """--model supplies the model a line lacks."""
     (checked,) = _check(_line(model="-"), model="claude-x")

@@ -178,7 +178,7 @@ def check_request(
         if shape == "anthropic" and role not in ("user", "assistant"):
             raise InputError(
                 line,
-                f'"request.messages[{index}].role" is {role!r}: Anthropic takes "user" or '
+                f'"request.messages[{index}].role" is {_show(role)}: Anthropic takes "user" or '
                 '"assistant" (the system prompt goes in "request.system")',
             )
         if "content" not in message and role != "assistant":
