@@ -85,6 +85,8 @@ class Run:
         self._stopping = asyncio.Event()
         self._force = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
+        #: The first error an item task died of (not a call's failure: e.g. Redis gone).
+        self._failure: BaseException | None = None
         #: Items whose call is under way (cancelled when the grace period ends).
         self._calls: dict[int, asyncio.Task[None]] = {}
         self._not_done: list[int] = []
@@ -117,13 +119,22 @@ class Run:
                 else:
                     await self._feed_shared()
                 await self._drain()
+            if self._failure is not None:
+                raise self._failure
         finally:
             self._closing = True
             self._wake.set()
-            await helpers[1]
-            for helper in (helpers[0], *helpers[2:]):
-                helper.cancel()
-            await asyncio.gather(*helpers, return_exceptions=True)
+            # Items still running here mean the run failed (e.g. Redis went away): _drain
+            # awaited them otherwise. Await them now, or asyncio prints their tracebacks.
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            try:
+                await helpers[1]
+            finally:
+                for helper in (helpers[0], *helpers[2:]):
+                    helper.cancel()
+                await asyncio.gather(*helpers, return_exceptions=True)
             await self._release()
             with contextlib.suppress(Exception):
                 await client.close()
@@ -225,7 +236,15 @@ class Run:
         task = asyncio.create_task(self._item(row))
         self._tasks.add(task)
         self._calls[row.seq] = task
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        """Forget a finished item task; one that died stops the run with its error."""
+        self._tasks.discard(task)
+        if task.cancelled() or (error := task.exception()) is None or self._failure is not None:
+            return
+        self._failure = error
+        self._stopping.set()
 
     async def _item(self, row: Row) -> None:
         try:
