@@ -32,7 +32,7 @@ from riprap.observe import (
     LimiterWaited,
     RetryScheduled,
 )
-from riprap.observe._content import request_text, response_text
+from riprap.observe._content import content_fields
 from riprap.observe._events import TargetEnded
 from riprap.policy import default_deadline
 
@@ -550,13 +550,7 @@ class CallState:
         return report
 
     def _content(self, value: object) -> dict[str, str | None]:
-        limit = self.engine.content_limit
-        if limit is None:
-            return {}
-        return {
-            "input_text": request_text(self._kwargs, limit),
-            "output_text": None if value is None else response_text(value, limit),
-        }
+        return content_fields(self._kwargs, value, self.engine.content_limit)
 
     def _final_error(
         self,

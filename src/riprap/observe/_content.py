@@ -65,6 +65,18 @@ def response_text(value: object, limit: int) -> str | None:
     return clip(text, limit) if text else None
 
 
+def content_fields(
+    kwargs: Mapping[str, object], value: object, limit: int | None
+) -> dict[str, str | None]:
+    """A call's end-event text fields: none unless a hook asked for content (`limit`)."""
+    if limit is None:
+        return {}
+    return {
+        "input_text": request_text(kwargs, limit),
+        "output_text": None if value is None else response_text(value, limit),
+    }
+
+
 def _text_of(content: object) -> str:
     """Text of a message's content: a string, or a list of blocks with text in them."""
     if isinstance(content, str):

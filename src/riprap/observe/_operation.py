@@ -21,7 +21,7 @@ import secrets
 from typing import TYPE_CHECKING, Any, Self
 
 from riprap._report import Stop, Usage
-from riprap.observe._content import request_text, response_text
+from riprap.observe._content import content_fields
 from riprap.observe._events import (
     BudgetReserved,
     BudgetSettled,
@@ -186,13 +186,7 @@ class Operation:
         )
 
     def _content(self, value: object) -> dict[str, str | None]:
-        limit = self.engine.content_limit
-        if limit is None:
-            return {}
-        return {
-            "input_text": request_text(self._kwargs, limit),
-            "output_text": None if value is None else response_text(value, limit),
-        }
+        return content_fields(self._kwargs, value, self.engine.content_limit)
 
 
 def _last_kind(reports: list[CallReport]) -> Any:
