@@ -154,3 +154,17 @@ def test_resume_after_a_crash_reruns_exactly_what_is_missing(
     assert "4 item(s) missing from the output will run again" in err
     assert "1 item(s) cut off by the last run will run again" in err
     assert "finished earlier    5" in err
+
+
+def test_an_output_in_a_missing_directory_or_a_directory_is_refused_clearly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The error names the flag and the path (not a lock file), before anything runs."""
+    write_input(tmp_path / "in.jsonl", 1)
+    base = ["batch", str(tmp_path / "in.jsonl"), "--provider", "sim", "--progress", "off"]
+    missing = tmp_path / "nowhere" / "out.jsonl"
+    assert main([*base, "-o", str(missing)]) == 2
+    assert f"-o {missing}: its directory {missing.parent} does not exist" in capsys.readouterr().err
+    assert main([*base, "-o", str(tmp_path)]) == 2
+    assert f"-o {tmp_path}: is a directory" in capsys.readouterr().err
+    assert not (tmp_path / "nowhere").exists()

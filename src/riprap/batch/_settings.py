@@ -100,6 +100,17 @@ class Settings:
                 raise ConfigError(f"{name}: {value!r} is not a positive number of seconds")
         if self.input.resolve() == self.output.resolve():
             raise ConfigError(f"the output {self.output} is the input: give another -o")
+        self._check_places()
+
+    def _check_places(self) -> None:
+        """The output and journal must be files in directories that exist."""
+        if self.output.is_dir():
+            raise ConfigError(f"-o {self.output}: is a directory; give a file path")
+        for flag, path in (("-o", self.output), ("--journal", self.journal)):
+            if path is not None and not path.parent.is_dir():
+                raise ConfigError(
+                    f"{flag} {path}: its directory {path.parent} does not exist; create it first"
+                )
 
     @property
     def journal_path(self) -> Path:
