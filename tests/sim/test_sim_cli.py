@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 
@@ -94,3 +95,16 @@ def test_describe_names_stream_fault_placement() -> None:
     """The broken-streams scenario's line says where stream faults hit and how long stalls last."""
     (line,) = describe(load_scenario("broken-streams"))
     assert "stream faults after 1..4 text deltas; stalls 3 s" in line
+
+
+def test_a_port_in_use_is_one_line_naming_it(capsys: pytest.CaptureFixture[str]) -> None:
+    """Another program on the port: exit 2 and one line, no traceback."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["sim", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"riprap sim: error: cannot listen on 127.0.0.1:{port}: ")
+    assert err.count("\n") == 1
+    assert "Traceback" not in err

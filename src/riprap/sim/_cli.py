@@ -139,4 +139,9 @@ def run(args: argparse.Namespace) -> int:
     except ScenarioFileError as error:
         sys.stderr.write(f"riprap sim: error: {error}\n")
         return 2
-    return serve(loaded, host=args.host, port=args.port, verbose=args.verbose, out=sys.stdout)
+    try:
+        return serve(loaded, host=args.host, port=args.port, verbose=args.verbose, out=sys.stdout)
+    except OSError as error:  # the port is taken, or not ours to bind
+        sys.stderr.write(f"riprap sim: error: cannot listen on {args.host}:{args.port}: ")
+        sys.stderr.write(f"{error.strerror or error}\n")
+        return 2
