@@ -15,7 +15,7 @@ import inspect
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from riprap._call import LAST_REPORT, CallState, Engine
+from riprap._call import LAST_REPORT, CallState
 from riprap._fallback import Hop, Leg, Tried, crossing
 from riprap._fallback_stream import AsyncChainStream, ChainStream, Opened
 from riprap._kinds import Kind
@@ -49,6 +49,7 @@ from riprap.validate import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
 
+    from riprap._engine import Engine
     from riprap._fallback import Crossing, Target
     from riprap._fallback_stream import Translator
     from riprap.providers._streams import StreamCodec

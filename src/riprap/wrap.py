@@ -14,8 +14,9 @@ import random as _random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
 
-from riprap._call import LAST_REPORT, Engine
+from riprap._call import LAST_REPORT
 from riprap._clock import SystemClock
+from riprap._engine import Engine
 from riprap._fallback import Chain, Target
 from riprap._outer import Outer
 from riprap._pipeline import Pipeline

@@ -34,7 +34,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
     from types import TracebackType
 
-    from riprap._call import CallState, Engine
+    from riprap._call import CallState
+    from riprap._engine import Engine
     from riprap._outer import Guard
     from riprap._report import CallReport
     from riprap.budget._guard import Hold
