@@ -52,10 +52,6 @@ LAST_REPORT: contextvars.ContextVar[CallReport | None] = contextvars.ContextVar(
     "riprap_last_report", default=None
 )
 
-#: Seconds of limiter wait worth an event: below it, the "wait" is the limiter's own
-#: bookkeeping time, not capacity it waited for.
-NOTICEABLE_WAIT = 0.001
-
 #: The header the SDKs use to tell the provider which retry this is.
 RETRY_COUNT_HEADER = "x-stainless-retry-count"
 
@@ -174,7 +170,7 @@ class CallState:
         """Hold the limiter's permit for the coming attempt; report a wait as an event."""
         assert self.limit is not None  # noqa: S101 - only a call with a limit reserves
         self.limit.permit = permit
-        if permit.waited >= NOTICEABLE_WAIT:
+        if permit.waited > 0:
             self._emit(
                 LimiterWaited,
                 attempt=len(self.attempts) + 1,

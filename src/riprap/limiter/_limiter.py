@@ -123,7 +123,7 @@ class Limiter:
         `RateLimitWaitBeyondDeadlineError` at once, holding nothing.
         """
         plan, key, vec, clock = self.plan(scope), scope.key(), need.vector(), self.clock
-        began = clock.now()
+        slept = 0.0  # what the caller was held back, not the bookkeeping's own time
         while True:
             now = clock.now()
             outcome = self.backend.acquire(key, plan, vec, now, deadline_at - now)
@@ -132,11 +132,13 @@ class Limiter:
                 break
             self._check(outcome, scope, now, deadline_at)
             clock.sleep(outcome.wait)
+            slept += outcome.wait
         ticket = grant.ticket
         try:
             target = now + grant.wait
             while (delay := target - clock.now()) > 0:
                 clock.sleep(delay)
+                slept += delay
                 now = clock.now()
                 extra, ticket = self.backend.confirm(key, plan, ticket, now)
                 target = now + extra
@@ -148,12 +150,12 @@ class Limiter:
                 key, plan, ticket, need=vec, used=None, observed=None, now=clock.now()
             )
             raise
-        return Permit(self, scope, need, ticket, waited=clock.now() - began)
+        return Permit(self, scope, need, ticket, waited=slept)
 
     async def aacquire(self, scope: Scope, need: Need, *, deadline_at: float) -> Permit:
         """`acquire`, suspending the task instead of blocking the thread."""
         plan, key, vec, clock = self.plan(scope), scope.key(), need.vector(), self.clock
-        began = clock.now()
+        slept = 0.0  # what the caller was held back, not the bookkeeping's own time
         while True:
             now = clock.now()
             outcome = await self.backend.aacquire(key, plan, vec, now, deadline_at - now)
@@ -162,11 +164,13 @@ class Limiter:
                 break
             self._check(outcome, scope, now, deadline_at)
             await clock.asleep(outcome.wait)
+            slept += outcome.wait
         ticket = grant.ticket
         try:
             target = now + grant.wait
             while (delay := target - clock.now()) > 0:
                 await clock.asleep(delay)
+                slept += delay
                 now = clock.now()
                 extra, ticket = await self.backend.aconfirm(key, plan, ticket, now)
                 target = now + extra
@@ -178,7 +182,7 @@ class Limiter:
                 key, plan, ticket, need=vec, used=None, observed=None, now=clock.now()
             )
             raise
-        return Permit(self, scope, need, ticket, waited=clock.now() - began)
+        return Permit(self, scope, need, ticket, waited=slept)
 
     @staticmethod
     def _check(outcome: Refused | Poll, scope: Scope, now: float, deadline_at: float) -> None:
@@ -262,7 +266,8 @@ class Permit:
     ) -> None:
         self.scope = scope
         self.need = need
-        #: Seconds `acquire` waited for room (or for a cold scope to learn).
+        #: Seconds `acquire` slept for room (or for a cold scope to learn): 0 when it had
+        #: room at once, however long its round trips to the backend took.
         self.waited = waited
         #: Whether this attempt is the one a cold scope lets through to learn its limits.
         self.probe = ticket.probe
